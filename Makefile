@@ -1,0 +1,25 @@
+# Two commands (see README): `make demo` and `make test`. Both run `make setup`
+# first; it is idempotent and takes seconds when nothing changed.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench clean colcon
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@$(VENV)/bin/pose-ros demo
+
+test: setup
+	@$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: setup
+	@$(PY) bench/speed.py && $(PY) bench/accuracy.py && $(PY) bench/tracking.py
+
+clean:
+	rm -rf build install log demo_output
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Pure-Python core of pose_ros: no rclpy import anywhere below here."""

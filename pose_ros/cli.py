@@ -1,0 +1,57 @@
+"""`pose-ros`: the umbrella command (run the graph, demo, bags)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_run(rest: list[str]) -> int:
+    from pose_ros.runner import parse_launch_style, run
+    if rest and rest[0] in ("-h", "--help"):
+        from pose_ros.graph import LAUNCH_ARGUMENTS
+        print("usage: pose-ros run [name:=value ...]   (the arguments of pose.launch.py)\n")
+        for k, (d, h) in LAUNCH_ARGUMENTS.items():
+            print(f"  {k}:={d!s:<20} {h}")
+        return 0
+    try:
+        args = parse_launch_style(rest)
+    except ValueError as exc:
+        print(f"pose-ros run: {exc}", file=sys.stderr)
+        return 2
+    return run(args)
+
+
+def _cmd_demo(rest: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="pose-ros demo", description="Run the graph on the demo video.")
+    ap.add_argument("--video", default="", help="video file (default: the Sports2D demo video)")
+    ap.add_argument("--out", default="demo_output", help="output folder")
+    ap.add_argument("--backend", default="mediapipe")
+    ap.add_argument("--no-actions", action="store_true", help="do not start action_classifier")
+    a = ap.parse_args(rest)
+    video = a.video
+    if not video:
+        from pose_ros.core.demo_media import demo_video_path
+        video = str(demo_video_path())
+    from pose_ros.demo import run_demo
+    return run_demo(video, Path(a.out), backend=a.backend, actions=not a.no_actions)
+
+
+def _cmd_bag(rest: list[str]) -> int:
+    from pose_ros.bag_cli import main as bag_main
+    return bag_main(rest)
+
+
+COMMANDS = {"run": _cmd_run, "demo": _cmd_demo, "bag": _cmd_bag}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print("usage: pose-ros {" + ",".join(COMMANDS) + "} ...", file=sys.stderr if argv else sys.stdout)
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The per-frame pipeline: backend -> tracker -> smoother -> 3D from depth.
+
+One object, used unchanged by the ``pose_estimator`` node, the in-process runner,
+the demo, the bag tools and the benchmarks, so that what is measured is what ships.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pose_ros.core.backends import PoseBackend
+from pose_ros.core.skeleton import Frame3D, Person
+
+
+@dataclass
+class CameraModel:
+    """Pinhole intrinsics of the colour image (from CameraInfo.k)."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    @classmethod
+    def guess(cls, width: int, height: int) -> "CameraModel":
+        """Stand-in when no CameraInfo arrived: ~53 deg horizontal field of view."""
+        return cls(fx=float(width), fy=float(width), cx=width / 2.0, cy=height / 2.0)
+
+    @classmethod
+    def from_k(cls, k) -> "CameraModel":
+        """From the row-major 3x3 CameraInfo.k."""
+        return cls(fx=float(k[0]), fy=float(k[4]), cx=float(k[2]), cy=float(k[5]))
+
+
+@dataclass
+class FrameResult:
+    people: list[Person]
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+class PosePipeline:
+    """Runs one backend and the optional temporal stages on frames in stamp order."""
+
+    def __init__(self, backend: PoseBackend, tracking: bool = True, smoothing: bool = True,
+                 velocities: bool = False, tracker_params: dict[str, Any] | None = None,
+                 smoother_params: dict[str, Any] | None = None, depth_window: int = 5) -> None:
+        self.backend = backend
+        self.tracker = None
+        self.smoother = None
+        if tracking:
+            from pose_ros.core.tracking import Tracker
+            self.tracker = Tracker(**(tracker_params or {}))
+        if tracking and smoothing:  # smoothing needs ids to keep one filter per person
+            from pose_ros.core.filters import SkeletonSmoother
+            self.smoother = SkeletonSmoother(**(smoother_params or {}))
+        self.velocities = velocities
+        self.depth_window = depth_window
+
+    def process(self, rgb: np.ndarray, stamp: float, depth_m: np.ndarray | None = None,
+                camera: CameraModel | None = None) -> FrameResult:
+        """Find, track and smooth people in one RGB frame taken at ``stamp`` seconds."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        people = self.backend.infer(rgb)
+        t1 = time.perf_counter()
+        timings["infer"] = t1 - t0
+        for p in people:
+            p.ensure_box()
+        if self.tracker is not None:
+            people = self.tracker.update(people, stamp)
+            if self.smoother is not None:
+                people = self.smoother.apply(people, stamp, velocities=self.velocities)
+        t2 = time.perf_counter()
+        timings["track"] = t2 - t1
+        if depth_m is not None and camera is not None:
+            self._add_depth(people, rgb.shape[:2], depth_m, camera)
+            timings["depth"] = time.perf_counter() - t2
+        return FrameResult(people, timings)
+
+    def _add_depth(self, people: list[Person], image_hw: tuple[int, int], depth_m: np.ndarray,
+                   camera: CameraModel) -> None:
+        from pose_ros.core.image import keypoints_to_3d
+        for p in people:
+            p.keypoints_3d = keypoints_to_3d(p.keypoints, depth_m, camera.fx, camera.fy, camera.cx, camera.cy,
+                                             window=self.depth_window, image_size=(image_hw[1], image_hw[0]))
+            p.frame_3d = Frame3D.CAMERA
+            p.landmarks_3d = None  # BlazePose body-frame landmarks would mix frames
+
+    def reset(self) -> None:
+        """Forget all tracks (e.g. when a bag loops)."""
+        if self.tracker is not None:
+            self.tracker.reset()
+        if self.smoother is not None:
+            self.smoother.reset()
+
+    def close(self) -> None:
+        self.backend.close()

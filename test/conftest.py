@@ -1,0 +1,53 @@
+"""Test session set-up: an own ROS domain, localhost-only discovery, shared fixtures.
+
+The domain id is set before anything imports rclpy, and every subprocess the tests
+start inherits it, so parallel test runs on one machine never hear each other.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+if "POSE_ROS_TEST_DOMAIN" not in os.environ:
+    os.environ["POSE_ROS_TEST_DOMAIN"] = str(101 + os.getpid() % 100)
+os.environ["ROS_DOMAIN_ID"] = os.environ["POSE_ROS_TEST_DOMAIN"]
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.pop("ROS_LOCALHOST_ONLY", None)
+os.environ.setdefault("PYTHONUNBUFFERED", "1")
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+# The first frames of the demo video: the jumping-jacks person stands on the box,
+# inside this normalised region (x0, y0, x1, y1) of the image.
+CLIP_FRAMES = 30
+CLIP_WIDTH = 640
+CLIP_PERSON_REGION = (0.25, 0.0, 0.47, 0.52)
+
+
+@pytest.fixture(scope="session")
+def demo_video() -> Path:
+    from pose_ros.core.demo_media import demo_video_path
+    return demo_video_path(download=False)
+
+
+@pytest.fixture(scope="session")
+def person_clip(demo_video: Path, tmp_path_factory) -> Path:
+    """A short 640-wide clip of a real person (first frames of the demo video)."""
+    import cv2
+    out = tmp_path_factory.mktemp("clip") / "person.avi"
+    cap = cv2.VideoCapture(str(demo_video))
+    writer = None
+    for _ in range(CLIP_FRAMES):
+        ok, frame = cap.read()
+        assert ok, "demo video unreadable"
+        h = round(frame.shape[0] * CLIP_WIDTH / frame.shape[1])
+        frame = cv2.resize(frame, (CLIP_WIDTH, h), interpolation=cv2.INTER_AREA)
+        if writer is None:
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (CLIP_WIDTH, h))
+        writer.write(frame)
+    writer.release()
+    cap.release()
+    return out

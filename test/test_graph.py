@@ -1,0 +1,63 @@
+"""video_source -> pose_estimator as separate processes over real DDS, on a real clip."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import CLIP_FRAMES, CLIP_PERSON_REGION
+from pose_ros.msg import SkeletonArray
+from rosutil import RosSession, start, stop, wait_for
+
+
+def _kp(skel) -> np.ndarray:
+    return np.array([(k.x, k.y, k.score) for k in skel.keypoints], dtype=np.float64)
+
+
+def check_person_in_region(msgs: list, region=CLIP_PERSON_REGION, min_fraction: float = 0.8) -> None:
+    """Most frames have one person whose confident keypoints lie inside ``region``."""
+    inside = 0
+    for m in msgs:
+        for s in m.skeletons:
+            assert len(s.keypoints) == 17 and s.format == 0
+            kp = _kp(s)
+            ok = kp[:, 2] > 0.5
+            if ok.sum() < 8:
+                continue
+            x = kp[ok, 0] / m.image_width
+            y = kp[ok, 1] / m.image_height
+            if ((x >= region[0]) & (x <= region[2]) & (y >= region[1]) & (y <= region[3])).mean() >= 0.9:
+                inside += 1
+                break
+    assert inside >= min_fraction * len(msgs), f"person found in the expected place in {inside}/{len(msgs)} frames"
+
+
+@pytest.mark.timeout(120)
+def test_video_source_to_pose_estimator(person_clip, tmp_path):
+    ros = RosSession()
+    got = ros.collect(SkeletonArray, "/pose/skeletons")
+    ns = ["-r", "__ns:=/pose", "-r", "image:=/camera/image_raw", "-r", "camera_info:=/camera/camera_info"]
+    est = start(["pose_estimator", "--ros-args", *ns, "-p", "image_reliability:=reliable"], tmp_path / "est.log")
+    src = start(["video_source", "--ros-args", *ns, "-p", f"source:={person_clip}", "-p", "rate:=0.0",
+                 "-p", "wait_for:=/pose/skeletons", "-p", "wait_timeout:=20.0", "-p", "start_delay:=1.0"],
+                tmp_path / "src.log")
+    try:
+        done = wait_for(lambda: len(got) >= CLIP_FRAMES, 90)
+    finally:
+        stop(src), stop(est)
+        ros.close()
+    logs = (tmp_path / "est.log").read_text() + (tmp_path / "src.log").read_text()
+    assert done, f"got {len(got)} of {CLIP_FRAMES} results\n{logs[-3000:]}"
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in got]
+    expected = [i / 30.0 for i in range(CLIP_FRAMES)]
+    assert len(got) == CLIP_FRAMES, "exactly one SkeletonArray per frame"
+    assert np.allclose(stamps, expected, atol=1e-6), "stamps are the source frames' media times"
+    assert all(m.header.frame_id == "camera" for m in got)
+    assert all((m.image_width, m.image_height) == (640, 360) for m in got)
+    check_person_in_region(got)
+    # undetected keypoints follow the convention: score 0 and NaN coordinates
+    for m in got:
+        for s in m.skeletons:
+            for k in s.keypoints:
+                assert k.score > 0 or (math.isnan(k.x) and math.isnan(k.y))

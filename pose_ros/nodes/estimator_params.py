@@ -43,6 +43,8 @@ ESTIMATOR_PARAMS = [
           read_only=True),
     Param("topdown.max_people", 6, "At most this many people get a landmark pass.", 1, 20, read_only=True),
     Param("topdown.min_person_score", 0.2, "Person boxes below this score are dropped.", 0.0, 1.0, read_only=True),
+    Param("topdown.movenet_input_size", 384, "Longer input side of the person stage (multiple of 32).", 128, 1024,
+          read_only=True),
     Param("topdown.num_threads", 2, "CPU threads for the tflite interpreters.", 1, 16, read_only=True),
     Param("onnx.model_path", "", "ONNX pose model (HRNet/SimpleBaseline/ViTPose heatmaps or RTMPose SimCC); "
           "required for backend onnx.", read_only=True),
@@ -51,10 +53,12 @@ ESTIMATOR_PARAMS = [
     Param("onnx.decoder", "dark", "Output decoding.", choices=("heatmap", "dark", "simcc"), read_only=True),
     # tracker
     Param("tracker.min_hits", 3, "Detections before a track is confirmed (tentative until then).", 1, 100),
-    Param("tracker.max_age", 1.0, "Seconds a lost track is kept (predicted) before removal.", 0.0, 60.0),
+    Param("tracker.max_age", 1.0, "Seconds a lost track can still be matched by motion (OKS + box IoU); it is "
+          "removed after the larger of max_age and reid_window.", 0.0, 60.0),
     Param("tracker.reid_window", 3.0, "Seconds during which a lost track can be re-identified by body shape "
           "and position.", 0.0, 60.0),
-    Param("tracker.high_score", 0.5, "First association stage: people scored at least this.", 0.0, 1.0),
+    Param("tracker.high_score", 0.3, "First association stage (and new tracks): people scored at least this. "
+          "MoveNet scores small, far people 0.2-0.4.", 0.0, 1.0),
     Param("tracker.low_score", 0.1, "People scored below this are ignored by the tracker.", 0.0, 1.0),
     # smoother
     Param("smoother.min_cutoff", 1.0, "One Euro minimum cutoff frequency (Hz): lower = smoother when still.",

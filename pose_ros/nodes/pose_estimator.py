@@ -24,6 +24,7 @@ from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
+from pose_ros.nodes.ratelog import RateLimitedLog
 
 OUT_QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE, history=QoSHistoryPolicy.KEEP_LAST)
 
@@ -40,6 +41,7 @@ class PoseEstimatorNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("pose_estimator", **kwargs)
         self.params = ParamSet(self, ESTIMATOR_PARAMS, on_change=self._on_param_change)
+        self.errors = RateLimitedLog(self.get_logger())
         p = self.params
         self.stats = {"received": 0, "processed": 0, "dropped": 0, "bad_input": 0}
         self.last_timings: dict[str, float] = {}
@@ -122,18 +124,18 @@ class PoseEstimatorNode(Node):
             try:
                 self.process(kind, msg)
             except Exception as exc:  # never let one bad frame kill the worker
-                self.get_logger().error(f"frame skipped: {type(exc).__name__}: {exc}", throttle_duration_sec=5.0)
+                self.errors.error(type(exc).__name__, f"frame skipped: {type(exc).__name__}: {exc}")
 
     def process(self, kind: str, msg) -> None:
         if self.pipeline is None:
-            self.get_logger().error(self.backend_error or "no backend", throttle_duration_sec=10.0)
+            self.errors.error("backend", self.backend_error or "no backend")
             return
         t0 = time.perf_counter()
         try:
             rgb = conv.compressed_msg_to_rgb(msg) if kind == "compressed" else conv.image_msg_to_rgb(msg)
         except ImageError as exc:
             self.stats["bad_input"] += 1
-            self.get_logger().error(f"image skipped: {exc}", throttle_duration_sec=5.0)
+            self.errors.error(str(exc)[:40], f"image skipped: {exc}")
             return
         h, w = rgb.shape[:2]
         depth, camera = self._depth_for(msg, w, h)
@@ -166,7 +168,7 @@ class PoseEstimatorNode(Node):
         try:
             return conv.depth_msg_to_metres(d), self._camera
         except ImageError as exc:
-            self.get_logger().error(f"depth skipped: {exc}", throttle_duration_sec=5.0)
+            self.errors.error("depth " + str(exc)[:40], f"depth skipped: {exc}")
             return None, None
 
     def destroy_node(self) -> None:

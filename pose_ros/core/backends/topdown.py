@@ -104,7 +104,7 @@ class TopDownBackend:
 
     def __init__(self, movenet_model_path: str = "", landmark_model_path: str = "",
                  max_people: int = 6, min_person_score: float = 0.2, num_threads: int = 2,
-                 movenet_input_size: int = 256, min_pose_flag: float = 0.5,
+                 movenet_input_size: int = 384, min_pose_flag: float = 0.5,
                  min_keypoint_score: float = 0.0, refine: bool = False) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter

@@ -48,6 +48,7 @@ def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
     """Run the graph until Ctrl-C, or until ``until(nodes)`` returns True (checked at 10 Hz)."""
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
     from pose_ros.core.video import SourceError
 
@@ -58,7 +59,10 @@ def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
         print(f"pose-ros run: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     use_large_frame_profile()
-    rclpy.init()
+    # Our name:=value arguments are not ROS remaps. Ctrl-C raises KeyboardInterrupt
+    # here, so node threads stop before the context goes away (rclpy's own handler
+    # would invalidate it under their feet).
+    rclpy.init(args=sys.argv[:1], signal_handler_options=SignalHandlerOptions.NO)
     nodes: list = []
     executor = MultiThreadedExecutor(num_threads=3)
     try:

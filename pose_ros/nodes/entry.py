@@ -26,11 +26,13 @@ def spin_node(cls, args=None) -> int:
     """Run one node until Ctrl-C; bad sources/parameters exit with code 2 and one clear line."""
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
     from pose_ros.core.video import SourceError
 
     use_large_frame_profile()
-    rclpy.init(args=args if args is not None else sys.argv)
+    # Ctrl-C raises KeyboardInterrupt: node threads stop before the context is shut down.
+    rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:
         node = cls()

@@ -36,6 +36,8 @@ VIDEO_PARAMS = [
     Param("wait_for", "", "SkeletonArray topic: publish the next frame only after the previous frame's result "
           "arrived there (lock-step offline processing); empty = free running.", read_only=True),
     Param("wait_timeout", 5.0, "Seconds to wait on wait_for before moving on.", 0.1, 600.0),
+    Param("wait_subscriber", True, "For files and folders: start only once something subscribes to the images.",
+          read_only=True),
     Param("start_delay", 0.0, "Seconds to wait before the first frame (lets subscribers connect).", 0.0, 60.0,
           read_only=True),
 ]
@@ -99,9 +101,12 @@ class VideoSourceNode(Node):
         p = self.params
         if p["start_delay"] > 0:
             self._stop.wait(p["start_delay"])
-        if p["wait_for"]:  # lock-step: do not lose the first frames to discovery
-            deadline = time.monotonic() + p["wait_timeout"]
-            while self.pub_image.get_subscription_count() == 0 and time.monotonic() < deadline:
+        if p["wait_subscriber"] and not self.src.is_device:
+            # A file is not a live camera: do not play it into the void while
+            # subscribers are still being discovered.
+            if self.pub_image.get_subscription_count() == 0:
+                self.get_logger().info(f"waiting for a subscriber on {self.pub_image.topic_name}")
+            while self.pub_image.get_subscription_count() == 0 and not self._stop.is_set():
                 self._stop.wait(0.05)
         loop_t = 0.0
         try:

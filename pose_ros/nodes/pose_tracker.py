@@ -1,0 +1,53 @@
+"""pose_tracker: ids, track states and smoothing for any SkeletonArray source.
+
+pose_estimator tracks by itself (``tracking: true``); this node is for skeletons
+from elsewhere (another estimator, a bag recorded untracked): ``skeletons_in`` in,
+``skeletons`` and ``markers`` out, headers unchanged.
+"""
+from __future__ import annotations
+
+from visualization_msgs.msg import MarkerArray
+
+from pose_ros.core.filters import SkeletonSmoother
+from pose_ros.core.pipeline import CameraModel
+from pose_ros.core.tracking import Tracker
+from pose_ros.msg import SkeletonArray
+from pose_ros.nodes import conversions as conv
+from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
+from pose_ros.nodes.markers import build_markers
+from pose_ros.nodes.params import ParamSet
+from pose_ros.nodes.pose_estimator import OUT_QOS
+from rclpy.node import Node
+
+_SHARED = ("smoothing", "publish_velocities", "publish_markers", "marker_plane_depth", "draw_min_score")
+TRACKER_NODE_PARAMS = [p for p in ESTIMATOR_PARAMS
+                       if p.name in _SHARED or p.name.startswith(("tracker.", "smoother."))]
+
+
+class PoseTrackerNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("pose_tracker", **kwargs)
+        self.params = ParamSet(self, TRACKER_NODE_PARAMS)
+        p = self.params
+        self.tracker = Tracker(**p.group("tracker"))
+        self.smoother = SkeletonSmoother(**p.group("smoother")) if p["smoothing"] else None
+        self.pub = self.create_publisher(SkeletonArray, "skeletons", OUT_QOS)
+        self.pub_markers = self.create_publisher(MarkerArray, "markers", OUT_QOS)
+        self.create_subscription(SkeletonArray, "skeletons_in", self._on_skeletons, OUT_QOS)
+
+    def _on_skeletons(self, msg: SkeletonArray) -> None:
+        p = self.params
+        stamp = conv.stamp_to_sec(msg.header.stamp)
+        people = self.tracker.update(conv.msg_to_people(msg), stamp)
+        if self.smoother is not None:
+            people = self.smoother.apply(people, stamp, velocities=p["publish_velocities"])
+        self.pub.publish(conv.people_to_msg(people, msg.header, msg.image_width, msg.image_height))
+        if p["publish_markers"]:
+            cam = CameraModel.guess(max(msg.image_width, 1), max(msg.image_height, 1))
+            self.pub_markers.publish(build_markers(people, msg.header, cam, p["marker_plane_depth"],
+                                                   p["draw_min_score"]))
+
+
+def main(args=None) -> int:
+    from pose_ros.nodes.entry import spin_node
+    return spin_node(PoseTrackerNode, args)

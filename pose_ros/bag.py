@@ -82,11 +82,9 @@ def ros_class(msgtype: str):
 def ros_init(name: str):
     """A private rclpy context and node (so bag tools run beside the caller's own rclpy)."""
     import rclpy
-    from rclpy.signals import SignalHandlerOptions
     use_large_frame_profile()
     ctx = rclpy.Context()
-    main = threading.current_thread() is threading.main_thread()
-    rclpy.init(args=[], context=ctx, signal_handler_options=None if main else SignalHandlerOptions.NO)
+    rclpy.init(args=[], context=ctx)   # own context: installs no signal handlers, ignores sys.argv
     return ctx, rclpy.create_node(name, context=ctx)
 
 
@@ -153,7 +151,8 @@ def info(bag: str | Path) -> dict[str, Any]:
 
 def format_info(d: dict[str, Any]) -> str:
     def stamp(ns: int) -> str:
-        return time.strftime("%b %d %Y %H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d} ({ns // 10**9}.{ns % 10**9:09d})"
+        sec, frac = divmod(ns, 10**9)
+        return time.strftime("%b %d %Y %H:%M:%S", time.gmtime(sec)) + f".{frac:09d} ({sec}.{frac:09d})"
 
     lines = [f"Files:             {', '.join(d['files'])}",
              f"Bag size:          {d['size'] / 1024 ** 2:.1f} MiB",
@@ -216,7 +215,8 @@ def from_video(video: str | Path, out_bag: str | Path, topic: str = "/camera/ima
     store = typestore()
     T = store.types
     Time, Header = T["builtin_interfaces/msg/Time"], T["std_msgs/msg/Header"]
-    Image, Info, Roi = T["sensor_msgs/msg/Image"], T["sensor_msgs/msg/CameraInfo"], T["sensor_msgs/msg/RegionOfInterest"]
+    Image, Info = T["sensor_msgs/msg/Image"], T["sensor_msgs/msg/CameraInfo"]
+    Roi = T["sensor_msgs/msg/RegionOfInterest"]
     writer = open_writer(out_bag, storage)
     n = 0
     try:

@@ -87,8 +87,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None, prog: str = "pose-ros bag") -> int:
+    import signal
+    import threading
+
     from pose_ros.bag import BagError
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)   # stop like Ctrl-C: a recording still gets its metadata
 
     try:
         args = build_parser(prog).parse_args(argv)

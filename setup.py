@@ -4,6 +4,8 @@ On a full ROS install, CMakeLists.txt (ament_cmake) builds the messages and inst
 the same package; in the venv, `make setup` builds msg/ with CMake and installs this
 package editable beside it.
 """
+from glob import glob
+
 from setuptools import find_packages, setup
 
 NODES = ["video_source", "pose_estimator", "pose_tracker", "action_classifier"]
@@ -20,7 +22,8 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/pose_ros"]),
         ("share/pose_ros", ["package.xml"]),
         ("share/pose_ros/launch", ["launch/pose.launch.py"]),
-        ("share/pose_ros/config", ["config/pose.yaml", "config/fastdds_large_frames.xml"]),
+        ("share/pose_ros/config", ["config/pose.yaml", "config/pose.rviz", "config/fastdds_large_frames.xml"]),
+        ("share/pose_ros/msg", sorted(glob("msg/*.msg"))),
     ],
     entry_points={
         "console_scripts": ["pose-ros = pose_ros.cli:main"]

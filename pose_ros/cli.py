@@ -28,13 +28,15 @@ def _cmd_demo(rest: list[str]) -> int:
     ap.add_argument("--out", default="demo_output", help="output folder")
     ap.add_argument("--backend", default="mediapipe")
     ap.add_argument("--no-actions", action="store_true", help="do not start action_classifier")
+    ap.add_argument("--max-width", type=int, default=960, help="downscale wider frames (0 = keep)")
     a = ap.parse_args(rest)
     video = a.video
     if not video:
         from pose_ros.core.demo_media import demo_video_path
         video = str(demo_video_path())
     from pose_ros.demo import run_demo
-    return run_demo(video, Path(a.out), backend=a.backend, actions=not a.no_actions)
+    return run_demo(video, Path(a.out), backend=a.backend, actions=not a.no_actions,
+                    max_width=a.max_width)
 
 
 def _cmd_bag(rest: list[str]) -> int:

@@ -86,7 +86,7 @@ def make_recorder(out_dir: Path, fps: float):
     return DemoRecorder()
 
 
-def run_demo(video: str, out_dir: Path, backend: str = "mediapipe", actions: bool = True) -> int:
+def run_demo(video: str, out_dir: Path, backend: str = "mediapipe", actions: bool = True, max_width: int = 960) -> int:
     """Process every frame of ``video`` through the graph; print a summary; 0 on success."""
     from pose_ros.core.video import FrameSource, SourceError
 
@@ -116,7 +116,8 @@ def run_demo(video: str, out_dir: Path, backend: str = "mediapipe", actions: boo
         # The last result arrived (lock-step); give the annotated image a moment.
         return rec.frames >= vs.published or time.monotonic() - holder["t_end"] > 3.0
 
-    extra = {"video_source": {"rate": 0.0, "wait_for": "/pose/skeletons", "wait_timeout": 10.0},
+    # 960 wide: what a typical robot camera gives (the file is 1768x994).
+    extra = {"video_source": {"rate": 0.0, "wait_for": "/pose/skeletons", "wait_timeout": 10.0, "max_width": max_width},
              "pose_estimator": {"image_reliability": "reliable"}}
     nodes_ref: dict = {}
 
@@ -143,6 +144,9 @@ def run_demo(video: str, out_dir: Path, backend: str = "mediapipe", actions: boo
         tot = est.stage_totals
         k = est.stats["processed"]
         print("  per frame: " + ", ".join(f"{s} {1000 * v / k:.1f} ms" for s, v in tot.items()))
+    vs = nodes_ref.get("video_source")
+    if vs is not None and vs.published:
+        print(f"  video_source waited {1000 * vs.wait_total / vs.published:.1f} ms per frame for the result")
     if rec.actions:
         print("  actions: " + ", ".join(f"{k} {v}" for k, v in rec.actions.most_common()))
     print(f"  wrote {out_dir / 'annotated.mp4'} and {out_dir / 'skeletons.jsonl'}")

@@ -25,7 +25,7 @@ def node_class(name: str):
 def spin_node(cls, args=None) -> int:
     """Run one node until Ctrl-C; bad sources/parameters exit with code 2 and one clear line."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
     from pose_ros.core.video import SourceError
@@ -36,7 +36,7 @@ def spin_node(cls, args=None) -> int:
     node = None
     try:
         node = cls()
-        executor = MultiThreadedExecutor(num_threads=2)
+        executor = SingleThreadedExecutor()  # heavy work runs in node threads (see runner.py)
         executor.add_node(node)
         executor.spin()
     except (SourceError, ValueError) as exc:

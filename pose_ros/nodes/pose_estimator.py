@@ -148,13 +148,14 @@ class PoseEstimatorNode(Node):
             self.pub_markers.publish(build_markers(
                 result.people, msg.header, camera or self._camera or CameraModel.guess(w, h),
                 plane_depth=p["marker_plane_depth"], min_score=p["draw_min_score"]))
+        t3 = time.perf_counter()
         if p["publish_annotated"] and self.pub_annotated.get_subscription_count() > 0:
             bgr = rgb[:, :, ::-1].copy()  # our own buffer to draw on
             draw_people(bgr, result.people, p["draw_min_score"])
             self.pub_annotated.publish(conv.bgr_to_image_msg(bgr, msg.header))
-        t3 = time.perf_counter()
+        t4 = time.perf_counter()
         self.stats["processed"] += 1
-        self.last_timings = {"convert": t1 - t0, **result.timings, "publish": t3 - t2}
+        self.last_timings = {"convert": t1 - t0, **result.timings, "publish": t3 - t2, "annotate": t4 - t3}
         for k, v in self.last_timings.items():
             self.stage_totals[k] = self.stage_totals.get(k, 0.0) + v
 

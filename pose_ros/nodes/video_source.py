@@ -61,6 +61,7 @@ class VideoSourceNode(Node):
         self.pub_image = self.create_publisher(Image, "image", IMAGE_QOS)
         self.pub_info = self.create_publisher(CameraInfo, "camera_info", IMAGE_QOS)
         self.published = 0
+        self.wait_total = 0.0  # seconds spent waiting for results (lock-step mode)
         self.finished = threading.Event()
         self._stop = threading.Event()
         self._done_stamp = None
@@ -130,7 +131,9 @@ class VideoSourceNode(Node):
                     self.published += 1
                     last_t = frame.t
                     if p["wait_for"]:
+                        t_w = time.perf_counter()
                         self._wait_result(stamp_to_sec(header.stamp))
+                        self.wait_total += time.perf_counter() - t_w
                 if not p["loop"] or self.src.is_device:
                     break
                 loop_t += last_t + 1.0 / self.src.fps

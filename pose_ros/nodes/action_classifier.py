@@ -1,0 +1,119 @@
+"""action_classifier: tracked skeletons in; actions, gesture events and joint angles out.
+
+Works from skeletons alone. Each track id keeps a time window driven by header
+stamps; gestures are sent as start/end events, actions at ``rate`` Hz, joint
+angles with every skeleton frame.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point, Vector3
+from rclpy.node import Node
+
+from pose_ros.core.actions import ACTION_CLASSES, RuleActionClassifier
+from pose_ros.core.features import JOINT_ANGLE_NAMES, TrackWindow, joint_angle_array
+from pose_ros.core.gestures import GestureDetector, GestureEvent
+from pose_ros.msg import Action, ActionArray, Gesture, GestureArray, JointAngles, JointAnglesArray, SkeletonArray
+from pose_ros.nodes import conversions as conv
+from pose_ros.nodes.action_params import ACTION_PARAMS
+from pose_ros.nodes.params import ParamSet
+from pose_ros.nodes.pose_estimator import OUT_QOS
+from pose_ros.nodes.ratelog import RateLimitedLog
+
+
+def to_time(t: float) -> Time:
+    sec = math.floor(t)
+    return Time(sec=int(sec), nanosec=min(int(round((t - sec) * 1e9)), 999_999_999))
+
+
+def gesture_msg(e: GestureEvent) -> Gesture:
+    g = Gesture(id=e.track_id, gesture=e.gesture, confidence=float(e.confidence),
+                event=Gesture.EVENT_START if e.event == "start" else Gesture.EVENT_END,
+                direction=float(e.direction), window_start=to_time(e.window_start), window_end=to_time(e.window_end))
+    if e.ray_origin is not None and e.ray_direction is not None:
+        g.has_ray = True
+        g.ray_origin = Point(x=float(e.ray_origin[0]), y=float(e.ray_origin[1]), z=float(e.ray_origin[2]))
+        g.ray_direction = Vector3(x=float(e.ray_direction[0]), y=float(e.ray_direction[1]),
+                                  z=float(e.ray_direction[2]))
+    return g
+
+
+class ActionClassifierNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("action_classifier", **kwargs)
+        self.params = ParamSet(self, ACTION_PARAMS)
+        p = self.params
+        self.errors = RateLimitedLog(self.get_logger())
+        self.detector = GestureDetector(**p.group("gestures"))
+        self.classifier = RuleActionClassifier(min_keypoint_score=p["min_keypoint_score"])
+        self.windows: dict[str, TrackWindow] = {}
+        self.last_seen: dict[str, float] = {}
+        self._last_actions = -math.inf
+        self.pub_actions = self.create_publisher(ActionArray, "actions", OUT_QOS)
+        self.pub_gestures = self.create_publisher(GestureArray, "gestures", OUT_QOS)
+        self.pub_angles = self.create_publisher(JointAnglesArray, "joint_angles", OUT_QOS)
+        self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, OUT_QOS)
+
+    def _on_skeletons(self, msg: SkeletonArray) -> None:
+        try:
+            self._process(msg)
+        except Exception as exc:  # one bad message never stops the classifier
+            self.errors.error(type(exc).__name__, f"skeletons skipped: {type(exc).__name__}: {exc}")
+
+    def _process(self, msg: SkeletonArray) -> None:
+        p = self.params
+        stamp = conv.stamp_to_sec(msg.header.stamp)
+        if self.last_seen and stamp < max(self.last_seen.values()) - 1e-6:  # bag looped: start over
+            self._end_all(msg, stamp)
+        events: list[GestureEvent] = []
+        angles = JointAnglesArray(header=msg.header)
+        for s in msg.skeletons:
+            if not s.id or len(s.keypoints) != 17:
+                continue  # untracked skeletons have no time window
+            person = conv.msg_to_person(s)
+            win = self.windows.setdefault(s.id, TrackWindow(p["window"]))
+            win.add(stamp, person)
+            self.last_seen[s.id] = stamp
+            events += self.detector.update(s.id, stamp, person)
+            vals = joint_angle_array(person.keypoints, min_score=p["min_keypoint_score"])
+            angles.people.append(JointAngles(id=s.id, names=list(JOINT_ANGLE_NAMES),
+                                             angles=[float(v) for v in np.asarray(vals).ravel()]))
+        # tracks that disappeared: end their gestures, drop their windows
+        for tid in [t for t, last in self.last_seen.items() if stamp - last > p["track_timeout"]]:
+            events += self.detector.end_track(tid, stamp)
+            self.windows.pop(tid, None)
+            self.last_seen.pop(tid, None)
+        if events:
+            self.pub_gestures.publish(GestureArray(header=msg.header, gestures=[gesture_msg(e) for e in events]))
+        self.pub_angles.publish(angles)
+        if stamp - self._last_actions >= 1.0 / p["rate"]:
+            self._last_actions = stamp
+            self._publish_actions(msg, stamp)
+
+    def _publish_actions(self, msg: SkeletonArray, stamp: float) -> None:
+        out = ActionArray(header=msg.header)
+        for tid, win in self.windows.items():
+            if self.last_seen.get(tid) != stamp:
+                continue  # only people in this frame
+            r = self.classifier.classify(win, self.detector.active(tid))
+            out.actions.append(Action(id=tid, label=r.label, score=float(r.score), class_names=list(ACTION_CLASSES),
+                                      class_scores=[float(v) for v in r.class_scores],
+                                      window_start=to_time(r.window_start), window_end=to_time(r.window_end)))
+        self.pub_actions.publish(out)
+
+    def _end_all(self, msg: SkeletonArray, stamp: float) -> None:
+        events = [e for tid in list(self.windows) for e in self.detector.end_track(tid, stamp)]
+        if events:
+            self.pub_gestures.publish(GestureArray(header=msg.header, gestures=[gesture_msg(e) for e in events]))
+        self.detector.reset()
+        self.windows.clear()
+        self.last_seen.clear()
+        self._last_actions = -math.inf
+
+
+def main(args=None) -> int:
+    from pose_ros.nodes.entry import spin_node
+    return spin_node(ActionClassifierNode, args)

@@ -1,0 +1,19 @@
+"""Parameters of action_classifier (documented, with defaults, in config/pose.yaml)."""
+from pose_ros.nodes.params import Param
+
+ACTION_PARAMS = [
+    Param("window", 2.0, "Seconds of skeleton history per track (by header stamps).", 0.2, 30.0, read_only=True),
+    Param("rate", 5.0, "Actions are published at most this often (Hz of stamp time).", 0.1, 100.0),
+    Param("min_keypoint_score", 0.2, "Keypoints below this score count as missing.", 0.0, 1.0),
+    Param("track_timeout", 1.0, "Seconds without a skeleton after which a track's gestures end.", 0.05, 60.0),
+    Param("gestures.on_threshold", 0.6, "Gesture score that starts a gesture (after min_duration).", 0.0, 1.0,
+          read_only=True),
+    Param("gestures.off_threshold", 0.4, "Gesture score below which it ends (after release_duration).", 0.0, 1.0,
+          read_only=True),
+    Param("gestures.min_duration", 0.2, "Seconds above on_threshold before a gesture starts.", 0.0, 10.0,
+          read_only=True),
+    Param("gestures.release_duration", 0.3, "Seconds below off_threshold before a gesture ends.", 0.0, 10.0,
+          read_only=True),
+    Param("gestures.fall_max_duration", 1.0, "A fall is upright -> lying within this many seconds.", 0.1, 10.0,
+          read_only=True),
+]

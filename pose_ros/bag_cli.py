@@ -46,6 +46,10 @@ def build_parser(prog: str = "pose-ros bag") -> argparse.ArgumentParser:
     p.add_argument("--start-delay", type=float, default=0.0, help="seconds to wait before the first message")
     p.add_argument("--wait-for-subscribers", type=float, default=5.0, metavar="S",
                    help="wait up to S seconds for subscribers before starting; 0 = don't wait")
+    p.add_argument("--wait-for", default="", metavar="TOPIC",
+                   help="lock-step: after each image wait for a message with its stamp on TOPIC "
+                        "(e.g. /pose/skeletons), so every frame is processed")
+    p.add_argument("--wait-timeout", type=float, default=10.0, help="seconds to wait per frame with --wait-for")
 
     p = sub.add_parser("record", help="record live topics to a new bag")
     p.add_argument("out", help="new bag directory")
@@ -78,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
             raise bag.BagError(str(exc)) from None
         counts = bag.play(args.bag, rate=args.rate, clock=args.clock, topics=args.topics, remaps=remaps,
                           loop=args.loop, start_delay=args.start_delay,
-                          wait_for_subscribers_s=args.wait_for_subscribers)
+                          wait_for_subscribers_s=args.wait_for_subscribers, wait_for=args.wait_for,
+                          wait_timeout=args.wait_timeout)
         print("published " + ", ".join(f"{t}: {n}" for t, n in counts.items()))
     elif args.cmd == "record":
         counts = bag.record(args.out, args.topics, storage=args.storage, duration=args.duration,

@@ -58,15 +58,74 @@ def wait_for_subscribers(pubs, timeout: float, stop: threading.Event, settle: fl
     return False
 
 
+class ResultWaiter:
+    """Lock-step playback: after each image, wait for a result with the same header stamp.
+
+    Subscribes to ``topic`` (any type with a header, e.g. /pose/skeletons) and spins the
+    player's node in a thread, so that every frame of the bag is processed even when the
+    pipeline is slower than the recording (offline processing, deterministic tests).
+    """
+
+    def __init__(self, node, ctx, topic: str, timeout: float, discovery: float = 10.0) -> None:
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        deadline = time.monotonic() + discovery
+        types = []
+        while not types and time.monotonic() < deadline:
+            types = [t for name, ts in node.get_topic_names_and_types() if name == topic for t in ts]
+            time.sleep(0.05)
+        if not types:
+            raise BagError(f"--wait-for topic {topic} did not appear in the graph within {discovery:g} s")
+        self.timeout = timeout
+        self.seen: set[int] = set()
+        self.cond = threading.Condition()
+        node.create_subscription(ros_class(types[0]), topic, self._on_msg,
+                                 QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        self.executor = SingleThreadedExecutor(context=ctx)
+        self.executor.add_node(node)
+        self._running = True
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        while self._running:
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def _on_msg(self, msg) -> None:
+        with self.cond:
+            self.seen.add(msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)
+            self.cond.notify_all()
+
+    def wait(self, stamp_ns: int, stop: threading.Event) -> bool:
+        end = time.monotonic() + self.timeout
+        with self.cond:
+            while stamp_ns not in self.seen and not stop.is_set():
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 0.1))
+        return True
+
+    def close(self) -> None:
+        """Stop spinning before the node and context go away (else rcl aborts)."""
+        self._running = False
+        self._thread.join(timeout=2.0)
+        self.executor.shutdown(timeout_sec=1.0)
+
+
 def play(bag: str | Path, rate: float = 1.0, clock: bool = False, topics=None, remaps: dict[str, str] | None = None,
          loop: bool = False, start_delay: float = 0.0, wait_for_subscribers_s: float = 5.0,
-         clock_hz: float = 40.0, stop_event: threading.Event | None = None, quiet: bool = False) -> dict[str, int]:
+         clock_hz: float = 40.0, stop_event: threading.Event | None = None, quiet: bool = False,
+         wait_for: str = "", wait_timeout: float = 10.0) -> dict[str, int]:
     """Publish a bag's messages at ``rate`` x the recorded speed (0 = as fast as possible).
 
     ``topics`` filters (bag topic names), ``remaps`` maps bag topic -> published topic,
     ``clock`` also publishes rosgraph_msgs/Clock on /clock from the bag time (for
     use_sim_time; between messages at ``clock_hz``). Before the first message it waits up
     to ``wait_for_subscribers_s`` for subscribers, then ``start_delay`` seconds.
+    ``wait_for`` (a topic with headers, e.g. /pose/skeletons) makes playback lock-step:
+    after each Image/CompressedImage it waits up to ``wait_timeout`` s for a result
+    with the same stamp, so a slower pipeline still sees every frame.
     Returns the number of messages published per (published) topic.
     """
     if rate < 0:
@@ -79,16 +138,32 @@ def play(bag: str | Path, rate: float = 1.0, clock: bool = False, topics=None, r
             raise BagError(f"bag {bag} has no topics to play")
         classes = {c.msgtype: ros_class(c.msgtype) for c in conns}   # BagError before touching DDS
         ctx, node = ros_init("pose_ros_bag_player")
+        waiter = None
         try:
+            if wait_for:
+                waiter = ResultWaiter(node, ctx, wait_for, wait_timeout)
             return _play(node, reader, conns, classes, rate, clock, remaps or {}, loop, start_delay,
-                         wait_for_subscribers_s, clock_hz, stop, quiet)
+                         wait_for_subscribers_s, clock_hz, stop, quiet, waiter)
         finally:
+            if waiter is not None:
+                waiter.close()
             ros_close(ctx, node)
     finally:
         reader.close()
 
 
-def _play(node, reader, conns, classes, rate, clock, remaps, loop, start_delay, wait_s, clock_hz, stop, quiet):
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+
+
+def _header_stamp_ns(data: bytes) -> int:
+    """Header stamp of a CDR-serialized message whose first field is std_msgs/Header."""
+    import struct
+    sec, nanosec = struct.unpack_from("<iI" if data[1] == 1 else ">iI", data, 4)
+    return sec * 10**9 + nanosec
+
+
+def _play(node, reader, conns, classes, rate, clock, remaps, loop, start_delay, wait_s, clock_hz, stop, quiet,
+          waiter=None):
     from builtin_interfaces.msg import Time
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
@@ -130,8 +205,18 @@ def _play(node, reader, conns, classes, rate, clock, remaps, loop, start_delay, 
                         publish_clock(t0 + int((time.monotonic() - wall0) * rate * 1e9))
                     stop.wait(min(left, period))
             publish_clock(ns)
-            pubs[conn.id].publish(data if isinstance(data, bytes) else bytes(data))
+            data = data if isinstance(data, bytes) else bytes(data)
+            pubs[conn.id].publish(data)
             counts[out_topic[conn.id]] += 1
+            if waiter is not None and conn.msgtype in IMAGE_TYPES:
+                if not waiter.wait(_header_stamp_ns(data), stop) and not quiet:
+                    print(f"[bag play] no result for stamp {_header_stamp_ns(data)} within "
+                          f"{waiter.timeout:g} s; going on", file=sys.stderr)
         if not loop or t0 is None:
             break
+    # Reliable subscribers must get the last messages before this process (and its
+    # DDS writers) goes away: large frames are still in flight when publish() returns.
+    from rclpy.duration import Duration
+    for pub in by_topic.values():
+        pub.wait_for_all_acked(Duration(seconds=2.0))
     return counts

@@ -89,6 +89,11 @@ class PosePipeline:
             p.frame_3d = Frame3D.CAMERA
             p.landmarks_3d = None  # BlazePose body-frame landmarks would mix frames
 
+    def warmup(self, width: int = 640, height: int = 480) -> None:
+        """Run the backend once on a blank frame: the first inference allocates and is slow,
+        and a slow first frame would make the node drop the second."""
+        self.backend.infer(np.zeros((height, width, 3), dtype=np.uint8))
+
     def reset(self) -> None:
         """Forget all tracks (e.g. when a bag loops)."""
         if self.tracker is not None:

@@ -34,13 +34,31 @@ def person_points(p: Person, intr: CameraModel, plane_depth: float) -> np.ndarra
             return pts
     pts = plane_points(p.keypoints.astype(np.float64), intr, plane_depth)
     if p.keypoints_3d is not None and p.frame_3d == Frame3D.BODY:
-        # Metric body-frame shape, placed where the hips are seen on the plane.
-        body = p.keypoints_3d.astype(np.float64)
-        hips = pts[[11, 12]]
-        if np.isfinite(body).all(axis=1).sum() >= 2 and np.isfinite(hips).all():
-            pts = body + hips.mean(axis=0)
+        placed = place_body_frame(p.keypoints.astype(np.float64), p.keypoints_3d.astype(np.float64), intr)
+        if placed is not None:
+            pts = placed
     pts[~(p.keypoints[:, 2] > 0)] = np.nan
     return pts
+
+
+def place_body_frame(kp: np.ndarray, body: np.ndarray, intr: CameraModel) -> np.ndarray | None:
+    """Put a metric body-frame skeleton into the camera frame where the 2D one is seen.
+
+    Depth from the ratio of metric to pixel bone lengths (weak perspective), then the
+    body is translated so its joints project onto their 2D keypoints on average; so
+    RViz shows a metric 3D skeleton that lines up with the image.
+    """
+    ok = (kp[:, 2] > 0) & np.isfinite(kp[:, :2]).all(axis=1) & np.isfinite(body).all(axis=1)
+    edges = np.array([e for e in COCO17_EDGES if ok[e[0]] and ok[e[1]]])
+    if len(edges) < 3:
+        return None
+    px = np.linalg.norm(kp[edges[:, 0], :2] - kp[edges[:, 1], :2], axis=1)
+    m = np.linalg.norm(body[edges[:, 0]] - body[edges[:, 1]], axis=1)
+    if np.median(px) < 1e-3:
+        return None
+    depth = intr.fx * float(np.median(m)) / float(np.median(px))
+    anchor = plane_points(kp[ok].mean(axis=0, keepdims=True), intr, depth)[0]
+    return body - body[ok].mean(axis=0) + anchor
 
 
 def marker_id(track_id: str, index: int) -> int:

@@ -84,6 +84,13 @@ class PoseEstimatorNode(Node):
             backend, tracking=p["tracking"], smoothing=p["smoothing"], velocities=p["publish_velocities"],
             tracker_params=p.group("tracker"), smoother_params=p.group("smoother"),
             depth_window=p["depth_window"])
+        try:
+            self.pipeline.warmup()
+        except Exception as exc:  # a backend that cannot run at all is reported like one that cannot load
+            self.backend_error = f"backend '{name}' failed on a test frame: {exc}"
+            self.get_logger().error(self.backend_error)
+            self.pipeline = None
+            return
         self.get_logger().info(f"backend {name}: {backend.model}")
 
     def _on_param_change(self, changes: dict) -> str | None:

@@ -1,0 +1,269 @@
+"""What a robot developer imports: skeleton messages as numpy, joint constants, helpers.
+
+    from pose_ros.api import to_numpy, nearest_to_camera, Coco, GestureTracker
+
+    people = to_numpy(msg)                      # SkeletonArray -> People (numpy arrays)
+    i = nearest_to_camera(people)               # index or None
+    wrist = people.keypoints[i, Coco.LEFT_WRIST]  # x, y, score (NaN x, y when missing)
+
+Joint indices and bones are re-exported from :mod:`pose_ros.core.skeleton` (the same
+constants the drawing code and the message use). Missing joints are NaN, never 0, so a
+missing wrist can never look like a wrist in the image corner. Helpers return None
+(or an empty list) instead of raising when there is nobody or no data.
+
+``Param``, ``ParamSet`` and ``spin_node`` (node plumbing used by the examples) are
+importable from here too; they load rclpy only when asked for.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+
+from pose_ros.core.features import JOINT_ANGLE_NAMES, joint_angles
+from pose_ros.core.skeleton import COCO17_EDGES, COCO17_NAMES, NUM_COCO17, Coco, Frame3D, TrackState
+
+if TYPE_CHECKING:
+    from pose_ros.msg import Gesture, GestureArray, SkeletonArray
+
+__all__ = [
+    "COCO17_EDGES", "COCO17_NAMES", "Coco", "Frame3D", "GestureTracker", "JOINT_ANGLE_NAMES",
+    "People", "TrackState", "box_heights", "centers", "depths", "hands_above_head", "joint_angle",
+    "nearest_to_camera", "nearest_to_center", "pointing_direction_2d", "pointing_ray",
+    "quaternion_from_x_to", "stamp_to_sec", "to_numpy", "who_made",
+    "Param", "ParamSet", "spin_node",
+]
+
+START, END = 0, 1   # Gesture.EVENT_START / EVENT_END (kept here so this module needs no rclpy)
+
+
+def stamp_to_sec(stamp: Any) -> float:
+    """builtin_interfaces/Time -> float seconds."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class People:
+    """All people of one SkeletonArray as arrays (N people, COCO-17 order).
+
+    keypoints (N, 17, 3) float32 x, y pixels + score, NaN x, y and score 0 when missing;
+    boxes (N, 4) x_min, y_min, x_max, y_max, NaN when unset or empty; scores (N,); keypoints_3d (N, 17, 3) metres,
+    NaN when absent; frame_3d and track_states (N,) uint8 (Frame3D / TrackState values).
+    """
+
+    ids: list[str]
+    keypoints: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    keypoints_3d: np.ndarray
+    frame_3d: np.ndarray
+    track_states: np.ndarray
+    stamp: float
+    frame_id: str
+    width: int
+    height: int
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def index(self, person_id: str) -> int | None:
+        """Row of ``person_id``, or None when that person is not in this frame."""
+        return self.ids.index(person_id) if person_id and person_id in self.ids else None
+
+
+def to_numpy(msg: SkeletonArray) -> People:
+    """SkeletonArray -> :class:`People`; skeletons not in COCO-17 (17 keypoints) count as all missing."""
+    sk = list(msg.skeletons)
+    n = len(sk)
+    kp = np.full((n, NUM_COCO17, 3), np.nan, dtype=np.float32)
+    kp[..., 2] = 0.0
+    kp3 = np.full((n, NUM_COCO17, 3), np.nan, dtype=np.float32)
+    good = [i for i, s in enumerate(sk) if s.format == 0 and len(s.keypoints) == NUM_COCO17]
+    if good:  # one flat pass over every Keypoint object, then a reshape
+        kp[good] = np.array([(k.x, k.y, k.score) for i in good for k in sk[i].keypoints],
+                            dtype=np.float32).reshape(-1, NUM_COCO17, 3)
+    has3 = [i for i in good if sk[i].frame_3d != Frame3D.NONE and len(sk[i].keypoints_3d) == NUM_COCO17]
+    if has3:
+        kp3[has3] = np.array([(p.x, p.y, p.z) for i in has3 for p in sk[i].keypoints_3d],
+                             dtype=np.float32).reshape(-1, NUM_COCO17, 3)
+    set3 = set(has3)
+    boxes = np.array([(s.x_min, s.y_min, s.x_max, s.y_max) for s in sk], dtype=np.float32).reshape(n, 4)
+    boxes[~((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]))] = np.nan  # empty/unset box: none
+    # Enforce the message convention, whatever the publisher sent (NaN > 0 is False).
+    missing = ~np.isfinite(kp).all(axis=2) | ~(kp[..., 2] > 0)
+    kp[missing] = (np.nan, np.nan, 0.0)
+    return People(
+        ids=[s.id for s in sk],
+        keypoints=kp,
+        boxes=boxes,
+        scores=np.array([s.score for s in sk], dtype=np.float32),
+        keypoints_3d=kp3,
+        frame_3d=np.array([s.frame_3d if i in set3 else Frame3D.NONE for i, s in enumerate(sk)], dtype=np.uint8),
+        track_states=np.array([s.track_state for s in sk], dtype=np.uint8),
+        stamp=stamp_to_sec(msg.header.stamp), frame_id=msg.header.frame_id,
+        width=int(msg.image_width), height=int(msg.image_height))
+
+
+# ------------------------------------------------------------------ per-person arrays
+def _nan_reduce(fn, a: np.ndarray, axis: int) -> np.ndarray:
+    """nanmean/nanmedian without the all-NaN warning: NaN rows stay NaN, quietly."""
+    out = np.full(a.shape[:axis] + a.shape[axis + 1:], np.nan)
+    rows = np.isfinite(a).any(axis=axis)
+    if rows.any():
+        out[rows] = fn(a[rows], axis=axis)
+    return out
+
+
+def centers(people: People) -> np.ndarray:
+    """(N, 2) box centres in pixels; the mean of the visible joints when the box is not finite."""
+    b = people.boxes.astype(np.float64)
+    c = (b[:, :2] + b[:, 2:]) / 2.0
+    kc = np.stack([_nan_reduce(np.nanmean, people.keypoints[..., j], 1) for j in (0, 1)], axis=1)
+    return np.where(np.isfinite(c), c, kc)
+
+
+def box_heights(people: People) -> np.ndarray:
+    """(N,) box heights in pixels; the vertical extent of the visible joints without a box."""
+    b = people.boxes.astype(np.float64)
+    y = people.keypoints[..., 1].astype(np.float64)
+    ext = _nan_reduce(np.nanmax, y, 1) - _nan_reduce(np.nanmin, y, 1)
+    h = b[:, 3] - b[:, 1]
+    return np.where(np.isfinite(h), h, ext)
+
+
+def depths(people: People) -> np.ndarray:
+    """(N,) median z of the 3D keypoints in metres; NaN unless FRAME_3D_CAMERA."""
+    z = np.where((people.frame_3d == Frame3D.CAMERA)[:, None], people.keypoints_3d[..., 2], np.nan)
+    return _nan_reduce(np.nanmedian, z.astype(np.float64), 1)
+
+
+def hands_above_head(people: People) -> np.ndarray:
+    """(N,) bool: both wrists visible and above the nose (image y is down)."""
+    k = people.keypoints
+    nose = k[:, Coco.NOSE, 1]
+    return (k[:, Coco.LEFT_WRIST, 1] < nose) & (k[:, Coco.RIGHT_WRIST, 1] < nose)  # NaN -> False
+
+
+def _argbest(values: np.ndarray, largest: bool = False) -> int | None:
+    ok = np.isfinite(values)
+    if not ok.any():
+        return None
+    v = np.where(ok, values, -np.inf if largest else np.inf)
+    return int(np.argmax(v) if largest else np.argmin(v))
+
+
+def nearest_to_center(people: People) -> int | None:
+    """Index of the person whose centre is closest to the image centre, or None."""
+    if len(people) == 0 or people.width <= 0 or people.height <= 0:
+        return None
+    d = centers(people) - np.array([people.width / 2.0, people.height / 2.0])
+    return _argbest(np.hypot(d[:, 0], d[:, 1]))
+
+
+def nearest_to_camera(people: People) -> int | None:
+    """Index of the closest person: smallest depth when any has camera-frame 3D, else tallest box."""
+    if len(people) == 0:
+        return None
+    z = depths(people)
+    if np.isfinite(z).any():
+        return _argbest(z)
+    return _argbest(box_heights(people), largest=True)
+
+
+def joint_angle(people: People, i: int, name: str, use_3d: bool = False) -> float:
+    """One joint angle in radians (see core.features.joint_angle_array); NaN when joints are missing."""
+    if name not in JOINT_ANGLE_NAMES:
+        raise ValueError(f"unknown joint angle {name!r}; known: {', '.join(JOINT_ANGLE_NAMES)}")
+    kp = people.keypoints_3d[i] if use_3d else people.keypoints[i]
+    return joint_angles(kp, is_3d=use_3d)[name]
+
+
+# -------------------------------------------------------------------------- gestures
+def _gestures(msg: GestureArray | Iterable[Gesture]) -> list[Gesture]:
+    return list(msg.gestures) if hasattr(msg, "gestures") else list(msg)
+
+
+def who_made(msg: GestureArray | Iterable[Gesture], gesture: str) -> list[str]:
+    """Ids (in order, no repeats) that started ``gesture`` in this message."""
+    return list(dict.fromkeys(g.id for g in _gestures(msg) if g.gesture == gesture and g.event == START))
+
+
+class GestureTracker:
+    """Follows START/END events to know who is doing what right now.
+
+    An END without a START (e.g. the node started late) is ignored; ids never seen
+    simply have no active gestures. Call :meth:`forget` for people you stop caring about.
+    """
+
+    def __init__(self) -> None:
+        self._active: dict[str, dict[str, Gesture]] = {}
+
+    def update(self, msg: GestureArray | Iterable[Gesture]) -> list[Gesture]:
+        """Apply the events of one message; returns them for convenience."""
+        events = _gestures(msg)
+        for g in events:
+            if g.event == START:
+                self._active.setdefault(g.id, {})[g.gesture] = g
+            elif g.event == END and g.id in self._active:
+                self._active[g.id].pop(g.gesture, None)
+                if not self._active[g.id]:
+                    del self._active[g.id]
+        return events
+
+    def active(self, person_id: str) -> set[str]:
+        """Gestures ``person_id`` is doing now (empty for unknown ids)."""
+        return set(self._active.get(person_id, ()))
+
+    def people_with(self, gesture: str) -> list[str]:
+        """Ids currently doing ``gesture``, in the order they started."""
+        return [pid for pid, gs in self._active.items() if gesture in gs]
+
+    def start_event(self, person_id: str, gesture: str) -> Gesture | None:
+        """The START message of an active gesture (direction, ray), or None."""
+        return self._active.get(person_id, {}).get(gesture)
+
+    def forget(self, person_id: str) -> None:
+        self._active.pop(person_id, None)
+
+
+def pointing_ray(g: Gesture) -> tuple[np.ndarray, np.ndarray] | None:
+    """(origin, unit direction) in the skeleton's 3D frame, or None without a valid 3D ray."""
+    if not g.has_ray:
+        return None
+    o = np.array([g.ray_origin.x, g.ray_origin.y, g.ray_origin.z])
+    d = np.array([g.ray_direction.x, g.ray_direction.y, g.ray_direction.z])
+    n = float(np.linalg.norm(d))
+    if not (np.isfinite(o).all() and np.isfinite(n) and n > 1e-9):
+        return None
+    return o, d / n
+
+
+def pointing_direction_2d(g: Gesture) -> np.ndarray | None:
+    """Unit vector (x right, y down) of the image pointing direction, or None when unknown."""
+    a = float(g.direction)
+    return np.array([math.cos(a), math.sin(a)]) if math.isfinite(a) else None
+
+
+def quaternion_from_x_to(direction: np.ndarray) -> tuple[float, float, float, float]:
+    """Quaternion (x, y, z, w) rotating +x onto ``direction`` (shortest arc)."""
+    d = np.asarray(direction, dtype=np.float64)
+    d = d / np.linalg.norm(d)
+    w = 1.0 + d[0]
+    if w < 1e-9:  # opposite to +x: half turn about z
+        return 0.0, 0.0, 1.0, 0.0
+    q = np.array([0.0, -d[2], d[1], w])  # (1,0,0) x d, 1 + (1,0,0).d
+    q /= np.linalg.norm(q)
+    return float(q[0]), float(q[1]), float(q[2]), float(q[3])
+
+
+def __getattr__(name: str) -> Any:
+    """Node plumbing on demand, so importing the data helpers never loads rclpy."""
+    if name in ("Param", "ParamSet"):
+        from pose_ros.nodes import params
+        return getattr(params, name)
+    if name == "spin_node":
+        from pose_ros.nodes.entry import spin_node
+        return spin_node
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

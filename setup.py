@@ -8,7 +8,8 @@ from glob import glob
 
 from setuptools import find_packages, setup
 
-NODES = ["video_source", "pose_estimator", "pose_tracker", "action_classifier"]
+NODES = ["video_source", "pose_estimator", "pose_tracker", "action_classifier",
+         "hands_up_stop", "follow_person", "point_target"]
 
 setup(
     name="pose_ros",

@@ -48,6 +48,7 @@ def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
     """Run the graph until Ctrl-C, or until ``until(nodes)`` returns True (checked at 10 Hz)."""
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.exceptions import ParameterException
     from rclpy.signals import SignalHandlerOptions
 
     from pose_ros.core.video import SourceError
@@ -75,7 +76,8 @@ def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
         for n in nodes:
             executor.add_node(n)
         if until is None:
-            executor.spin()
+            while rclpy.ok():  # spin_once: come back to Python to see Ctrl-C
+                executor.spin_once(timeout_sec=0.2)
         else:
             spin = threading.Thread(target=executor.spin, daemon=True)
             spin.start()
@@ -83,7 +85,7 @@ def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
             while not stop.wait(0.1):
                 if until(nodes):
                     break
-    except (SourceError, ValueError) as exc:
+    except (SourceError, ValueError, ParameterException) as exc:
         print(f"pose-ros run: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -233,7 +233,7 @@ def _gait(rng, t, p: Pose, f_stride: float, hip_amp: float, hip_bias: float, kne
     for side, off in (("l", 0.0), ("r", np.pi)):
         ph = phase + off
         ta = hip_bias + hip_amp * np.sin(ph)
-        knee = knee_sw * ((0.5 + 0.5 * np.cos(ph + 0.5)) ** 2) + knee_st * np.maximum(0, np.sin(ph - 1.9)) ** 2
+        knee = knee_sw * ((0.5 + 0.5 * np.cos(ph - 0.3)) ** 2) + knee_st * np.maximum(0, np.sin(ph - 1.9)) ** 2
         p[side + "ta"], p[side + "tb"] = ta, ta * 0 + _D(90) - _D(3)
         p[side + "sa"], p[side + "sb"] = ta - knee, ta * 0 + _D(90)
         k = 0 if side == "l" else 1

@@ -12,6 +12,9 @@ NODES = {
     "pose_estimator": "pose_ros.nodes.pose_estimator:PoseEstimatorNode",
     "pose_tracker": "pose_ros.nodes.pose_tracker:PoseTrackerNode",
     "action_classifier": "pose_ros.nodes.action_classifier:ActionClassifierNode",
+    "hands_up_stop": "pose_ros.examples.hands_up_stop:HandsUpStopNode",
+    "follow_person": "pose_ros.examples.follow_person:FollowPersonNode",
+    "point_target": "pose_ros.examples.point_target:PointTargetNode",
 }
 
 EXIT_BAD_INPUT = 2
@@ -26,6 +29,7 @@ def spin_node(cls, args=None) -> int:
     """Run one node until Ctrl-C; bad sources/parameters exit with code 2 and one clear line."""
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.exceptions import ParameterException
     from rclpy.signals import SignalHandlerOptions
 
     from pose_ros.core.video import SourceError
@@ -38,8 +42,11 @@ def spin_node(cls, args=None) -> int:
         node = cls()
         executor = SingleThreadedExecutor()  # heavy work runs in node threads (see runner.py)
         executor.add_node(node)
-        executor.spin()
-    except (SourceError, ValueError) as exc:
+        # spin_once in a loop, not spin(): with our own SIGINT handling the executor
+        # must come back to Python now and then to see Ctrl-C.
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.2)
+    except (SourceError, ValueError, ParameterException) as exc:
         print(f"[{cls.__name__}] error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -70,3 +77,15 @@ def pose_tracker() -> int:
 
 def action_classifier() -> int:
     return main("action_classifier")
+
+
+def hands_up_stop() -> int:
+    return main("hands_up_stop")
+
+
+def follow_person() -> int:
+    return main("follow_person")
+
+
+def point_target() -> int:
+    return main("point_target")

@@ -8,7 +8,8 @@ from pose_ros.core.backends import BACKENDS
 from pose_ros.nodes.params import Param
 
 ESTIMATOR_PARAMS = [
-    Param("backend", "mediapipe", "Pose backend.", choices=sorted(BACKENDS), read_only=True),
+    Param("backend", "mediapipe", "Pose backend (see README: single-person BlazePose, MoveNet multi-person, "
+          "top-down BlazePose, or your ONNX model).", choices=sorted(BACKENDS), read_only=True),
     Param("compressed", False, "Subscribe to image/compressed (sensor_msgs/CompressedImage) instead of image.",
           read_only=True),
     Param("image_reliability", "best_effort", "QoS reliability of the image subscriptions.",

@@ -139,7 +139,12 @@ class Pose(dict):
     (thigh), sa, sb (shin); flight (m above the ground contact), tilt (whole-body
     rotation about the feet, rad) and tilt_dir (direction of that tilt relative to
     heading: 0 forward, pi backward, +-pi/2 to the person's left / right).
+    ``meta`` holds the motion's drawn parameters (for analysis).
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.meta: dict = {}
 
 
 def _base(t: np.ndarray, heading: float) -> Pose:
@@ -292,6 +297,7 @@ def _m_waving(rng, t, body, dur) -> tuple[Pose, float]:
     up = _smoothstep((t - t_up) / rng.uniform(0.2, 0.4))
     kind = rng.choice(["forearm", "overhead", "low", "front"], p=[0.45, 0.25, 0.15, 0.15])
     amp = rng.uniform(_D(15), _D(40))
+    p.meta.update(kind=str(kind), freq=f, amp_deg=float(np.degrees(amp)), sides="".join(sides), t_up=t_up)
     fdrift = 1 + 0.08 * np.sin(2 * np.pi * 0.3 * t)        # humans do not wave like metronomes
     osc = amp * np.sin(2 * np.pi * f * t * fdrift + ph0)
     for s in sides:
@@ -622,10 +628,19 @@ class Camera:
     offset: np.ndarray      # (2,) pixel shift of the principal point (off-centre framing)
     yaw_deg: float
     elevation_deg: float
+    pan: float = 0.0        # rad/s the camera turns about the vertical (a robot head panning)
 
-    def project(self, pts: np.ndarray) -> np.ndarray:
-        """(..., 3) world -> (..., 3) u, v, depth."""
-        c = (pts - self.centre) @ self.R.T
+    def project(self, pts: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
+        """(T, ..., 3) world -> (T, ..., 3) u, v, depth; ``t`` (T,) seconds for a panning camera."""
+        rel = pts - self.centre
+        if self.pan and t is not None:
+            a = self.pan * (np.asarray(t, float) - float(np.mean(t)))
+            ca, sa = np.cos(a), np.sin(a)
+            shape = (-1,) + (1,) * (rel.ndim - 2)
+            ca, sa = ca.reshape(shape), sa.reshape(shape)
+            x, y = rel[..., 0], rel[..., 1]
+            rel = np.stack([ca * x + sa * y, -sa * x + ca * y, rel[..., 2]], -1)
+        c = rel @ self.R.T
         d = c[..., 2]
         safe = np.where(d > 0.1, d, np.nan)
         u = self.f * c[..., 0] / safe + self.width / 2 + self.offset[0]
@@ -665,7 +680,8 @@ def random_camera(rng: np.random.Generator, body: Body, target: np.ndarray, head
     xr = math.cos(roll) * xc + math.sin(roll) * yc
     yr = -math.sin(roll) * xc + math.cos(roll) * yc
     offset = np.array([rng.uniform(-0.3, 0.3) * w, rng.uniform(-0.2, 0.2) * h])
-    return Camera(f, w, h, centre, np.stack([xr, yr, zc]), offset, yaw, elev)
+    pan = _D(rng.normal(0, 8)) if rng.random() < 0.15 else 0.0
+    return Camera(f, w, h, centre, np.stack([xr, yr, zc]), offset, yaw, elev, pan)
 
 
 # ------------------------------------------------------------------- estimator model
@@ -739,6 +755,11 @@ def _estimator(rng: np.random.Generator, uvd: np.ndarray, world: np.ndarray, cam
     score = np.clip(score, 0.0, 1.0)
     outside = ~np.isfinite(uv).all(-1) | (uv[..., 0] < 0) | (uv[..., 1] < 0) | \
         (uv[..., 0] >= cam.width) | (uv[..., 1] >= cam.height)
+    if noise and n and rng.random() < 0.15:
+        # framed close or behind a table: everything below a fixed image line is unseen
+        top = np.nanmedian(np.nanmin(uvd[..., 1], axis=1))
+        with np.errstate(invalid="ignore"):
+            outside |= uv[..., 1] > top + rng.uniform(0.4, 0.85) * px
     score[outside] = 0.0
     kp = np.concatenate([uv, score[..., None]], -1).astype(np.float32)
     miss = kp[..., 2] < 0.05
@@ -801,7 +822,7 @@ def _junk(rng: np.random.Generator, stamps: np.ndarray, split: str) -> np.ndarra
 def generate(label: str, rng: np.random.Generator, duration: float = 2.5, *, fps: float | None = None,
              jitter: bool = True, noise: bool = True, split: str = "train",
              image_size: tuple[int, int] | None = None, stamps: np.ndarray | None = None,
-             t0: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+             t0: float | None = None, info: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One synthetic track: ``(stamps (T,) seconds, keypoints (T, 17, 3) float32)``.
 
     ``label`` is one of :data:`LABELS` or ``"unknown"`` (junk). The motion lasts
@@ -811,6 +832,7 @@ def generate(label: str, rng: np.random.Generator, duration: float = 2.5, *, fps
     from the motion start). ``noise=False`` gives exact projections with ideal
     scores. ``split`` is "train", "test" (held-out viewpoints and heights) or "any".
     Stamps are offset by ``t0`` (random when None) so nothing may depend on absolute time.
+    ``info``, when given, is filled with the drawn body, camera and motion parameters.
 
     Random draws happen in a fixed order (body, motion, camera, stamps, estimator),
     so the same generator state with a different ``fps`` gives the same motion.
@@ -838,8 +860,12 @@ def generate(label: str, rng: np.random.Generator, duration: float = 2.5, *, fps
         speed > 0)
     world = _place(body, pose, forward_kinematics(body, pose), t, speed, start_xy)
     cam = random_camera(cam_rng, body, target, heading, path_len, split, image_size)
-    uvd = cam.project(world)
+    uvd = cam.project(world, t)
     kp = _estimator(est_rng, uvd, world, cam, noise)
+    if info is not None:
+        info.update(body=body, yaw=cam.yaw_deg, elevation=cam.elevation_deg, speed=speed,
+                    person_px=float(np.nanmedian(np.ptp(uvd[..., 1], axis=1))), image=(cam.width, cam.height),
+                    **pose.meta)
     return t + offset, kp
 
 

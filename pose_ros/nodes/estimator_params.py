@@ -8,6 +8,8 @@ from pose_ros.core.backends import BACKENDS
 from pose_ros.nodes.params import Param
 
 ESTIMATOR_PARAMS = [
+    Param("autostart", True, "Configure and activate at start (a managed lifecycle node otherwise waits for "
+          "lifecycle transitions).", read_only=True),
     Param("backend", "mediapipe", "Pose backend (see README: single-person BlazePose, MoveNet multi-person, "
           "top-down BlazePose, or your ONNX model).", choices=sorted(BACKENDS), read_only=True),
     Param("compressed", False, "Subscribe to image/compressed (sensor_msgs/CompressedImage) instead of image.",
@@ -27,6 +29,10 @@ ESTIMATOR_PARAMS = [
     Param("marker_plane_depth", 3.0, "Depth in metres of the image plane on which 2D-only skeletons are drawn "
           "in RViz.", 0.1, 100.0),
     Param("draw_min_score", 0.3, "Keypoints below this score are not drawn (image and markers).", 0.0, 1.0),
+    Param("diag.no_input_timeout", 5.0, "Diagnostics WARN when no image arrived for this many seconds.",
+          0.1, 3600.0),
+    Param("diag.latency_budget", 0.5, "Diagnostics WARN when end-to-end latency from the image stamp exceeds this "
+          "(seconds; only for stamps from this node's clock).", 0.001, 60.0),
     # backends
     Param("mediapipe.model_complexity", 1, "BlazePose model; only 1 ships offline in mediapipe==0.10.14.", 1, 1,
           read_only=True),

@@ -21,7 +21,7 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: Sequence[Any] | None = None
-    read_only: bool = False  # needs a restart/reload: refused at run time
+    read_only: bool = False  # needs a reload: refused while the node is active
 
     def check(self, value: Any) -> str | None:
         """Return why ``value`` is invalid, or None."""
@@ -50,8 +50,10 @@ class ParamSet:
     """Declares a list of :class:`Param` on a node and keeps their current values."""
 
     def __init__(self, node: Node, params: Sequence[Param],
-                 on_change: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+                 on_change: Callable[[dict[str, Any]], str | None] | None = None,
+                 reload_allowed: Callable[[], bool] | None = None) -> None:
         self._node = node
+        self._reload_allowed = reload_allowed or (lambda: False)
         self._specs = {p.name: p for p in params}
         self.values: dict[str, Any] = {}
         self._on_change = on_change
@@ -87,8 +89,10 @@ class ParamSet:
             spec = self._specs.get(c.name)
             if spec is None:
                 continue
-            if spec.read_only:
-                return SetParametersResult(successful=False, reason=f"{c.name} cannot change at run time; restart the node")
+            if spec.read_only and not self._reload_allowed():
+                return SetParametersResult(
+                    successful=False, reason=f"{c.name} needs a reload: deactivate the node (lifecycle), change it, "
+                    "then activate again (or restart the node)")
             value = c.value
             if isinstance(spec.default, float) and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import threading
 import time
 
-import rclpy
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy, QoSHistoryPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
@@ -21,7 +19,10 @@ from pose_ros.core.image import ImageError
 from pose_ros.core.pipeline import CameraModel, PosePipeline
 from pose_ros.msg import SkeletonArray
 from pose_ros.nodes import conversions as conv
+from pose_ros.nodes.diagnostics import Diagnostics
+from pose_ros.nodes.estimator_health import EstimatorHealth
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
+from pose_ros.nodes.lifecycle import ManagedNode
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
 from pose_ros.nodes.ratelog import RateLimitedLog
@@ -37,12 +38,14 @@ def image_qos(reliability: str) -> QoSProfile:
                       history=QoSHistoryPolicy.KEEP_LAST)
 
 
-class PoseEstimatorNode(Node):
+class PoseEstimatorNode(ManagedNode):
+    """configure: load and check the model; activate: subscribe; deactivate: unsubscribe (idle)."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__("pose_estimator", **kwargs)
-        self.params = ParamSet(self, ESTIMATOR_PARAMS, on_change=self._on_param_change)
+        self.params = ParamSet(self, ESTIMATOR_PARAMS, on_change=self._on_param_change,
+                               reload_allowed=self.reload_allowed)
         self.errors = RateLimitedLog(self.get_logger())
-        p = self.params
         self.stats = {"received": 0, "processed": 0, "dropped": 0, "bad_input": 0}
         self.last_timings: dict[str, float] = {}
         self.stage_totals: dict[str, float] = {}
@@ -51,53 +54,87 @@ class PoseEstimatorNode(Node):
         self._running = True
         self._camera: CameraModel | None = None
         self._depth_msg = None
+        self._subs: list = []
+        self._dirty = False  # a reload parameter changed while inactive
         self.pipeline: PosePipeline | None = None
         self.backend_error: str | None = None
-        self._load_pipeline()
-
         self.pub_skeletons = self.create_publisher(SkeletonArray, "skeletons", OUT_QOS)
         self.pub_markers = self.create_publisher(MarkerArray, "markers", OUT_QOS)
         self.pub_annotated = self.create_publisher(Image, "image_annotated", OUT_QOS)
-
-        qos = image_qos(p["image_reliability"])
-        if p["compressed"]:
-            self.create_subscription(CompressedImage, "image/compressed", self._on_compressed, qos)
-        else:
-            self.create_subscription(Image, "image", self._on_image, qos)
-        if p["use_depth"]:
-            self.create_subscription(Image, "depth", self._on_depth, qos)
-        self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data)
+        self.health = EstimatorHealth(self)
+        self.diagnostics = Diagnostics(self, self.health.collect)
         self._worker = threading.Thread(target=self._work, name="pose_estimator_worker", daemon=True)
         self._worker.start()
+        if self.params["autostart"]:
+            self.autostart()
 
-    # -- setup ---------------------------------------------------------------------------
-    def _load_pipeline(self) -> None:
+    # -- lifecycle -----------------------------------------------------------------------
+    def configure_node(self) -> None:
         p = self.params
         name = p["backend"]
+        self.backend_error = None
         try:
             backend = create_backend(name, **p.group(name))
         except (BackendError, ValueError, TypeError) as exc:
             self.backend_error = f"backend '{name}' unavailable: {exc}"
-            self.get_logger().error(self.backend_error + " -- the node keeps running and publishes nothing")
-            return
-        self.pipeline = PosePipeline(
+            raise BackendError(self.backend_error + " -- the node stays unconfigured and publishes nothing") from None
+        pipeline = PosePipeline(
             backend, tracking=p["tracking"], smoothing=p["smoothing"], velocities=p["publish_velocities"],
             tracker_params=p.group("tracker"), smoother_params=p.group("smoother"),
             depth_window=p["depth_window"])
         try:
-            self.pipeline.warmup()
+            pipeline.warmup()
         except Exception as exc:  # a backend that cannot run at all is reported like one that cannot load
+            pipeline.close()
             self.backend_error = f"backend '{name}' failed on a test frame: {exc}"
-            self.get_logger().error(self.backend_error)
-            self.pipeline = None
-            return
+            raise BackendError(self.backend_error) from None
+        self.pipeline = pipeline
+        self._dirty = False
         self.get_logger().info(f"backend {name}: {backend.model}")
 
+    def activate_node(self) -> None:
+        if self._dirty:  # backend/model parameters changed while inactive: load again
+            self.cleanup_node()
+            self.configure_node()
+        p = self.params
+        qos = image_qos(p["image_reliability"])
+        if p["compressed"]:
+            self._subs.append(self.create_subscription(CompressedImage, "image/compressed", self._on_compressed, qos))
+        else:
+            self._subs.append(self.create_subscription(Image, "image", self._on_image, qos))
+        if p["use_depth"]:
+            self._subs.append(self.create_subscription(Image, "depth", self._on_depth, qos))
+        self._subs.append(self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data))
+
+    def deactivate_node(self) -> None:
+        for sub in self._subs:
+            self.destroy_subscription(sub)
+        self._subs.clear()
+        with self._cond:
+            self._pending = None
+
+    def cleanup_node(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
+        self.pipeline = None
+
     def _on_param_change(self, changes: dict) -> str | None:
+        """Live thresholds go straight into the running tracker/smoother; reload ones wait for activate."""
+        pipe = self.pipeline
+        for name, value in changes.items():
+            spec = next(s for s in ESTIMATOR_PARAMS if s.name == name)
+            if spec.read_only:
+                self._dirty = True
+            elif pipe is not None and name.startswith("tracker.") and pipe.tracker is not None:
+                setattr(pipe.tracker, name.split(".", 1)[1], value)
+            elif pipe is not None and name.startswith("smoother.") and pipe.smoother is not None:
+                setattr(pipe.smoother, name.split(".", 1)[1], value)
+                pipe.smoother.reset()  # filters are rebuilt with the new constants
         return None
 
     # -- inputs --------------------------------------------------------------------------
     def _offer(self, kind: str, msg) -> None:
+        self.health.input.tick()
         with self._cond:
             self.stats["received"] += 1
             if self._pending is not None:
@@ -134,9 +171,9 @@ class PoseEstimatorNode(Node):
                 self.errors.error(type(exc).__name__, f"frame skipped: {type(exc).__name__}: {exc}")
 
     def process(self, kind: str, msg) -> None:
-        if self.pipeline is None:
-            self.errors.error("backend", self.backend_error or "no backend")
+        if self.pipeline is None or not self.active:
             return
+        self.health.frames_in.tick()
         t0 = time.perf_counter()
         try:
             rgb = conv.compressed_msg_to_rgb(msg) if kind == "compressed" else conv.image_msg_to_rgb(msg)
@@ -163,6 +200,7 @@ class PoseEstimatorNode(Node):
         t4 = time.perf_counter()
         self.stats["processed"] += 1
         self.last_timings = {"convert": t1 - t0, **result.timings, "publish": t3 - t2, "annotate": t4 - t3}
+        self.health.frame_done(msg.header.stamp, len(result.people), self.last_timings)
         for k, v in self.last_timings.items():
             self.stage_totals[k] = self.stage_totals.get(k, 0.0) + v
 
@@ -184,8 +222,7 @@ class PoseEstimatorNode(Node):
             self._running = False
             self._cond.notify()
         self._worker.join(timeout=5.0)
-        if self.pipeline is not None:
-            self.pipeline.close()
+        self.cleanup_node()
         super().destroy_node()
 
 

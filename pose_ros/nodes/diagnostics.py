@@ -1,0 +1,99 @@
+"""/diagnostics for every pose_ros node: rates, drops, latency, stage times, levels.
+
+A node keeps a :class:`RateMeter` per stream and calls :class:`Diagnostics` with a
+function that returns (level, message, key/values); it is published at about 1 Hz on
+``/diagnostics`` (diagnostic_msgs/DiagnosticArray), where rqt_robot_monitor and the
+diagnostic aggregator expect it.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Callable
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, QoSReliabilityPolicy
+
+OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
+
+
+class RateMeter:
+    """Events per second over the last ``window`` seconds of monotonic time."""
+
+    def __init__(self, window: float = 5.0) -> None:
+        self.window = window
+        self._t: deque[float] = deque()
+        self.last = -1.0  # monotonic time of the last event, -1 = never
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        self._t.append(now)
+        self.last = now
+
+    def rate(self) -> float:
+        now = time.monotonic()
+        while self._t and self._t[0] < now - self.window:
+            self._t.popleft()
+        if len(self._t) < 2:
+            return 0.0
+        return (len(self._t) - 1) / max(self._t[-1] - self._t[0], 1e-6)
+
+    def idle_for(self) -> float:
+        return float("inf") if self.last < 0 else time.monotonic() - self.last
+
+
+class StageTimes:
+    """Exponential moving averages of per-stage seconds (what a frame costs, by stage)."""
+
+    def __init__(self, alpha: float = 0.1) -> None:
+        self.alpha = alpha
+        self.avg: dict[str, float] = {}
+
+    def add(self, timings: dict[str, float]) -> None:
+        for k, v in timings.items():
+            old = self.avg.get(k)
+            self.avg[k] = v if old is None else old + self.alpha * (v - old)
+
+    def values(self) -> list[tuple[str, str]]:
+        return [(f"{k} ms", f"{1000 * v:.2f}") for k, v in self.avg.items()]
+
+
+class Diagnostics:
+    """Publishes one DiagnosticStatus for ``node`` every ``period`` seconds (wall clock)."""
+
+    def __init__(self, node: Node, collect: Callable[[], tuple[int, str, list[tuple[str, str]]]],
+                 hardware_id: str = "pose_ros", period: float = 1.0) -> None:
+        self._node = node
+        self._collect = collect
+        self._hw = hardware_id
+        self._pub = node.create_publisher(DiagnosticArray, "/diagnostics",
+                                          QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE))
+        self.cost = StageTimes()
+        self._timer = node.create_timer(period, self.publish)
+
+    def publish(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            level, message, values = self._collect()
+        except Exception as exc:  # diagnostics must never take a node down
+            level, message, values = ERROR, f"diagnostics failed: {exc}", []
+        status = DiagnosticStatus(level=level, name=f"{self._node.get_fully_qualified_name()}",
+                                  message=message, hardware_id=self._hw,
+                                  values=[KeyValue(key=k, value=str(v)) for k, v in values])
+        arr = DiagnosticArray(statuses=[status])
+        arr.header.stamp = self._node.get_clock().now().to_msg()  # diagnostics are about now
+        self._pub.publish(arr)
+        self.cost.add({"diagnostics": time.perf_counter() - t0})
+
+    def destroy(self) -> None:
+        self._node.destroy_timer(self._timer)
+        self._node.destroy_publisher(self._pub)
+
+
+def worst(levels: list[tuple[int, str]]) -> tuple[int, str]:
+    """The highest level and the messages at that level, joined."""
+    if not levels:
+        return OK, "ok"
+    top = max(lvl for lvl, _ in levels)
+    return top, "; ".join(m for lvl, m in levels if lvl == top)

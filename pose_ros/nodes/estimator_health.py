@@ -1,0 +1,58 @@
+"""What pose_estimator reports on /diagnostics, and when it is OK, WARN or ERROR."""
+from __future__ import annotations
+
+import math
+
+from pose_ros.nodes.conversions import stamp_to_sec
+from pose_ros.nodes.diagnostics import ERROR, OK, WARN, RateMeter, StageTimes, worst
+
+
+class EstimatorHealth:
+    """Rates, drops, latency from the image stamp, per-stage time, people, backend and model."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self.input = RateMeter()
+        self.frames_in = RateMeter()
+        self.processed = RateMeter()
+        self.stages = StageTimes()
+        self.latency = math.nan
+        self.people = 0
+
+    def frame_done(self, stamp, people: int, timings: dict[str, float]) -> None:
+        self.processed.tick()
+        self.stages.add(timings)
+        self.people = people
+        now = self.node.get_clock().now().nanoseconds * 1e-9
+        lat = now - stamp_to_sec(stamp)
+        # Stamps from another clock (a video's media time, an old bag) say nothing about latency.
+        self.latency = lat if -1.0 < lat < 3600.0 else math.nan
+
+    def collect(self) -> tuple[int, str, list[tuple[str, str]]]:
+        n = self.node
+        p = n.params
+        levels = []
+        if n.backend_error:
+            levels.append((ERROR, n.backend_error))
+        elif n.transition_error:
+            levels.append((ERROR, n.transition_error))
+        if not n.active:
+            levels.append((OK, "inactive" if n.configured else "unconfigured"))
+        else:
+            idle = self.input.idle_for()
+            if idle > p["diag.no_input_timeout"]:
+                levels.append((WARN, "no input images" + ("" if math.isinf(idle) else f" for {idle:.0f} s")))
+            if self.latency > p["diag.latency_budget"]:
+                levels.append((WARN, f"latency {1000 * self.latency:.0f} ms over budget"))
+        level, msg = worst(levels)
+        backend = n.pipeline.backend if n.pipeline is not None else None
+        values = [
+            ("state", "active" if n.active else ("inactive" if n.configured else "unconfigured")),
+            ("backend", p["backend"]), ("model", backend.model if backend is not None else "not loaded"),
+            ("input rate Hz", f"{self.input.rate():.1f}"), ("processed rate Hz", f"{self.processed.rate():.1f}"),
+            ("received", n.stats["received"]), ("processed", n.stats["processed"]),
+            ("dropped frames", n.stats["dropped"]), ("bad input", n.stats["bad_input"]),
+            ("latency ms", "n/a" if math.isnan(self.latency) else f"{1000 * self.latency:.1f}"),
+            ("people tracked", self.people),
+        ] + self.stages.values() + n.diagnostics.cost.values()
+        return level, msg, values

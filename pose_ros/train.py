@@ -27,6 +27,8 @@ from pose_ros.core.actions import (DEFAULT_WEIGHTS, FORMAT_VERSION, GRID, HORIZO
 from pose_ros.core.skeleton import COCO17_FLIP, NUM_COCO17
 
 JUNK_INDEX = len(LEARNED_CLASSES)
+# Still postures that cannot be told apart without hips: trained as 'unknown' then.
+AMBIGUOUS_WITHOUT_HIPS = ("standing", "sitting")
 Sample = tuple[np.ndarray, np.ndarray, str]
 
 
@@ -37,13 +39,18 @@ def featurize(samples: Iterable[Sample], min_score: float = 0.2, min_duration: f
 
     Junk tracks ('unknown') are kept whenever they have features at all: the reject
     class must also learn the near-empty ones the gate would catch at run time.
+    Standing / sitting windows with the hips seen less than 20 % of the time are
+    trained as 'unknown' (an upper body alone does not say which it is).
     """
     xs, ys = [], []
+    hips = N_FEATURES - NUM_COCO17 + np.array([11, 12])
     for stamps, kps, label in samples:
         f, q = window_features(stamps, kps, min_score)
         if f is None:
             continue
         junk = label == UNKNOWN
+        if label in AMBIGUOUS_WITHOUT_HIPS and f[hips].max(0).mean() < 0.2:
+            junk = True     # upper body only: standing and sitting look the same
         if not junk and (q["duration"] < min_duration or q["visible"] < min_visible):
             continue
         xs.append(f)
@@ -150,12 +157,25 @@ def train(seed: int = 0, out: str | Path | None = DEFAULT_WEIGHTS, n_per_class: 
     one class). ``out=None`` skips saving.
     """
     import torch
+
+    prev = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(int(threads))
+    torch.use_deterministic_algorithms(True)
+    try:
+        return _train(seed, out, n_per_class, epochs, real, n_test, junk_fraction, real_weight, real_step,
+                      width, batch_size, lr, log)
+    finally:
+        torch.set_num_threads(prev[0])
+        torch.use_deterministic_algorithms(prev[1])
+
+
+def _train(seed, out, n_per_class, epochs, real, n_test, junk_fraction, real_weight, real_step, width,
+           batch_size, lr, log) -> dict:
+    import torch
     import torch.nn.functional as F
 
     t_start = time.perf_counter()
-    torch.set_num_threads(int(threads))
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
     n_junk = int(round(junk_fraction * n_per_class))
     samples = synth.make_dataset(n_per_class, seed, "train", junk=n_junk, duration=2.3, short_fraction=0.2)
     n_real = 0

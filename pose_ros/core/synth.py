@@ -755,11 +755,11 @@ def _estimator(rng: np.random.Generator, uvd: np.ndarray, world: np.ndarray, cam
     score = np.clip(score, 0.0, 1.0)
     outside = ~np.isfinite(uv).all(-1) | (uv[..., 0] < 0) | (uv[..., 1] < 0) | \
         (uv[..., 0] >= cam.width) | (uv[..., 1] >= cam.height)
-    if noise and n and rng.random() < 0.15:
+    if noise and n and rng.random() < 0.2:
         # framed close or behind a table: everything below a fixed image line is unseen
-        top = np.nanmedian(np.nanmin(uvd[..., 1], axis=1))
         with np.errstate(invalid="ignore"):
-            outside |= uv[..., 1] > top + rng.uniform(0.4, 0.85) * px
+            top = np.nanmedian(np.nanmin(uvd[..., 1], axis=1))
+            outside |= uv[..., 1] > top + rng.uniform(0.3, 0.85) * px
     score[outside] = 0.0
     kp = np.concatenate([uv, score[..., None]], -1).astype(np.float32)
     miss = kp[..., 2] < 0.05
@@ -789,10 +789,11 @@ def _junk(rng: np.random.Generator, stamps: np.ndarray, split: str) -> np.ndarra
     size = rng.uniform(40, 0.8 * h)
     if kind == "uniform":
         uv = c + rng.uniform(-size, size, (n, NUM_COCO17, 2))
-    elif kind == "cloud":
-        uv = c + rng.normal(0, size / 3, (1, NUM_COCO17, 2)) + rng.normal(0, size / 4, (n, NUM_COCO17, 2))
+    elif kind == "cloud":      # a fixed random constellation, from steady to very jittery
+        uv = c + rng.normal(0, size / 3, (1, NUM_COCO17, 2)) + rng.normal(
+            0, size * rng.uniform(0.005, 0.25), (n, NUM_COCO17, 2))
     elif kind == "walk":
-        steps = rng.normal(0, size / 10, (n, NUM_COCO17, 2))
+        steps = rng.normal(0, size * rng.uniform(0.01, 0.1), (n, NUM_COCO17, 2))
         uv = c + rng.normal(0, size / 3, (1, NUM_COCO17, 2)) + np.cumsum(steps, 0)
     else:
         label = LABELS[rng.integers(len(LABELS))]

@@ -7,11 +7,11 @@ angles with every skeleton frame.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Vector3
-from rclpy.node import Node
 
 from pose_ros.core.actions import ACTION_CLASSES, RuleActionClassifier
 from pose_ros.core.features import JOINT_ANGLE_NAMES, TrackWindow, joint_angle_array
@@ -19,6 +19,8 @@ from pose_ros.core.gestures import GestureDetector, GestureEvent
 from pose_ros.msg import Action, ActionArray, Gesture, GestureArray, JointAngles, JointAnglesArray, SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.action_params import ACTION_PARAMS
+from pose_ros.nodes.diagnostics import ERROR, OK, WARN, Diagnostics, RateMeter, StageTimes, worst
+from pose_ros.nodes.lifecycle import ManagedNode
 from pose_ros.nodes.params import ParamSet
 from pose_ros.nodes.pose_estimator import OUT_QOS
 from pose_ros.nodes.ratelog import RateLimitedLog
@@ -41,27 +43,68 @@ def gesture_msg(e: GestureEvent) -> Gesture:
     return g
 
 
-class ActionClassifierNode(Node):
+class ActionClassifierNode(ManagedNode):
+    """configure: build detector and classifier; activate: subscribe; deactivate: unsubscribe."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__("action_classifier", **kwargs)
-        self.params = ParamSet(self, ACTION_PARAMS)
-        p = self.params
+        self.params = ParamSet(self, ACTION_PARAMS, reload_allowed=self.reload_allowed)
         self.errors = RateLimitedLog(self.get_logger())
-        self.detector = GestureDetector(**p.group("gestures"))
-        self.classifier = RuleActionClassifier(min_keypoint_score=p["min_keypoint_score"])
+        self.detector: GestureDetector | None = None
+        self.classifier = None
         self.windows: dict[str, TrackWindow] = {}
         self.last_seen: dict[str, float] = {}
         self._last_actions = -math.inf
+        self._sub = None
+        self.input = RateMeter()
+        self.stages = StageTimes()
         self.pub_actions = self.create_publisher(ActionArray, "actions", OUT_QOS)
         self.pub_gestures = self.create_publisher(GestureArray, "gestures", OUT_QOS)
         self.pub_angles = self.create_publisher(JointAnglesArray, "joint_angles", OUT_QOS)
-        self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, OUT_QOS)
+        self.diagnostics = Diagnostics(self, self._health)
+        if self.params["autostart"]:
+            self.autostart()
+
+    def configure_node(self) -> None:
+        p = self.params
+        self.detector = GestureDetector(**p.group("gestures"))
+        self.classifier = RuleActionClassifier(min_keypoint_score=p["min_keypoint_score"])
+
+    def activate_node(self) -> None:
+        self._sub = self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, OUT_QOS)
+
+    def deactivate_node(self) -> None:
+        if self._sub is not None:
+            self.destroy_subscription(self._sub)
+            self._sub = None
+
+    def cleanup_node(self) -> None:
+        self.detector = self.classifier = None
+        self.windows.clear()
+        self.last_seen.clear()
+
+    def _health(self):
+        levels = []
+        if self.transition_error:
+            levels.append((ERROR, self.transition_error))
+        elif not self.active:
+            levels.append((OK, "inactive" if self.configured else "unconfigured"))
+        elif self.input.idle_for() > self.params["diag.no_input_timeout"]:
+            levels.append((WARN, "no skeletons received"))
+        level, msg = worst(levels)
+        return level, msg, [("input rate Hz", f"{self.input.rate():.1f}"), ("tracks", len(self.windows)),
+                            ("classifier", type(self.classifier).__name__)] + self.stages.values()
 
     def _on_skeletons(self, msg: SkeletonArray) -> None:
+        if not self.active or self.detector is None:
+            return
+        self.input.tick()
+        t0 = time.perf_counter()
         try:
             self._process(msg)
         except Exception as exc:  # one bad message never stops the classifier
             self.errors.error(type(exc).__name__, f"skeletons skipped: {type(exc).__name__}: {exc}")
+        self.stages.add({"classify": time.perf_counter() - t0})
 
     def _process(self, msg: SkeletonArray) -> None:
         p = self.params

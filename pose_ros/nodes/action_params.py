@@ -2,6 +2,10 @@
 from pose_ros.nodes.params import Param
 
 ACTION_PARAMS = [
+    Param("autostart", True, "Configure and activate at start (a managed lifecycle node otherwise waits for "
+          "lifecycle transitions).", read_only=True),
+    Param("diag.no_input_timeout", 5.0, "Diagnostics WARN when no skeletons arrived for this many seconds.",
+          0.1, 3600.0),
     Param("window", 2.0, "Seconds of skeleton history per track (by header stamps).", 0.2, 30.0, read_only=True),
     Param("rate", 5.0, "Actions are published at most this often (Hz of stamp time).", 0.1, 100.0),
     Param("min_keypoint_score", 0.2, "Keypoints below this score count as missing.", 0.0, 1.0),

@@ -81,7 +81,7 @@ class Diagnostics:
         status = DiagnosticStatus(level=level, name=f"{self._node.get_fully_qualified_name()}",
                                   message=message, hardware_id=self._hw,
                                   values=[KeyValue(key=k, value=str(v)) for k, v in values])
-        arr = DiagnosticArray(statuses=[status])
+        arr = DiagnosticArray(status=[status])
         arr.header.stamp = self._node.get_clock().now().to_msg()  # diagnostics are about now
         self._pub.publish(arr)
         self.cost.add({"diagnostics": time.perf_counter() - t0})

@@ -74,3 +74,11 @@ ESTIMATOR_PARAMS = [
     Param("smoother.d_cutoff", 1.0, "One Euro cutoff for the derivative (Hz).", 0.001, 100.0),
     Param("smoother.min_score", 0.3, "Keypoints below this score are passed through, not smoothed.", 0.0, 1.0),
 ]
+
+
+def backend_options(name: str, group: dict) -> dict:
+    """Parameter group of a backend -> its constructor keywords (ROS has no tuple parameters)."""
+    opts = dict(group)
+    if name == "onnx":
+        opts["input_size"] = (opts.pop("input_width"), opts.pop("input_height"))
+    return opts

@@ -7,6 +7,7 @@ clear line and returns FAILURE instead of raising, and so that ``autostart``
 from __future__ import annotations
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle.node import LifecycleNodeMixin
 
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
@@ -28,6 +29,20 @@ class ManagedNode(LifecycleNode):
     def reload_allowed(self) -> bool:
         """Parameters that need a reload may change only while not active."""
         return not self.active
+
+    def _LifecycleNodeMixin__on_change_state(self, req, resp):  # noqa: N802 (overrides rclpy's private handler)
+        """A transition that is invalid in the current state gets success=False and a log line.
+
+        rclpy raises out of the service callback instead, which ends the node's spin.
+        """
+        try:
+            return LifecycleNodeMixin._LifecycleNodeMixin__on_change_state(self, req, resp)
+        except Exception as exc:
+            sid, label = self._state_machine.current_state
+            name = req.transition.label or f"id {req.transition.id}"
+            self.get_logger().error(f"lifecycle transition {name} refused in state '{label}': {exc}")
+            resp.success = False
+            return resp
 
     # -- hooks for subclasses --------------------------------------------------------------
     def configure_node(self) -> None: ...

@@ -21,7 +21,7 @@ from pose_ros.msg import SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.diagnostics import Diagnostics
 from pose_ros.nodes.estimator_health import EstimatorHealth
-from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
+from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options
 from pose_ros.nodes.lifecycle import ManagedNode
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
@@ -74,7 +74,7 @@ class PoseEstimatorNode(ManagedNode):
         name = p["backend"]
         self.backend_error = None
         try:
-            backend = create_backend(name, **p.group(name))
+            backend = create_backend(name, **backend_options(name, p.group(name)))
         except (BackendError, ValueError, TypeError) as exc:
             self.backend_error = f"backend '{name}' unavailable: {exc}"
             raise BackendError(self.backend_error + " -- the node stays unconfigured and publishes nothing") from None

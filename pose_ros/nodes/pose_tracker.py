@@ -13,6 +13,7 @@ from pose_ros.core.pipeline import CameraModel
 from pose_ros.core.tracking import Tracker
 from pose_ros.msg import SkeletonArray
 from pose_ros.nodes import conversions as conv
+from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
@@ -34,9 +35,14 @@ class PoseTrackerNode(Node):
         self.pub = self.create_publisher(SkeletonArray, "skeletons", OUT_QOS)
         self.pub_markers = self.create_publisher(MarkerArray, "markers", OUT_QOS)
         self.create_subscription(SkeletonArray, "skeletons_in", self._on_skeletons, OUT_QOS)
+        self.input = RateMeter()
+        self.diagnostics = Diagnostics(self, lambda: (OK, "ok", [
+            ("input rate Hz", f"{self.input.rate():.1f}"), ("tracks", self.tracker.num_tracks),
+            ("stamp resets", self.tracker.resets)]))
 
     def _on_skeletons(self, msg: SkeletonArray) -> None:
         p = self.params
+        self.input.tick()
         stamp = conv.stamp_to_sec(msg.header.stamp)
         people = self.tracker.update(conv.msg_to_people(msg), stamp)
         if self.smoother is not None:

@@ -20,6 +20,7 @@ from pose_ros.core.pipeline import CameraModel
 from pose_ros.core.video import FrameSource, SourceError
 from pose_ros.msg import SkeletonArray
 from pose_ros.nodes.conversions import bgr_to_image_msg, stamp_to_sec
+from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter
 from pose_ros.nodes.params import Param, ParamSet
 
 VIDEO_PARAMS = [
@@ -70,6 +71,8 @@ class VideoSourceNode(Node):
             self.create_subscription(SkeletonArray, p["wait_for"], self._on_result, 10)
         offset = p["stamp_offset"]
         self._offset = self.get_clock().now().nanoseconds * 1e-9 if offset < 0 else offset
+        self.rate_meter = RateMeter()
+        self.diagnostics = Diagnostics(self, self._health)
         self._thread = threading.Thread(target=self._run, name="video_source", daemon=True)
         self._thread.start()
 
@@ -88,6 +91,11 @@ class VideoSourceNode(Node):
                                            throttle_duration_sec=5.0)
                     return
                 self._done.wait(min(left, 0.1))
+
+    def _health(self):
+        state = "finished" if self.finished.is_set() else "playing"
+        return OK, state, [("source", self.params["source"]), ("frames published", self.published),
+                           ("publish rate Hz", f"{self.rate_meter.rate():.1f}"), ("media fps", f"{self.src.fps:.2f}")]
 
     def _camera_info(self, header: Header, w: int, h: int) -> CameraInfo:
         cam = CameraModel.guess(w, h)
@@ -129,6 +137,7 @@ class VideoSourceNode(Node):
                     self.pub_info.publish(self._camera_info(header, w, h))
                     self.pub_image.publish(bgr_to_image_msg(frame.bgr, header))
                     self.published += 1
+                    self.rate_meter.tick()
                     last_t = frame.t
                     if p["wait_for"]:
                         t_w = time.perf_counter()

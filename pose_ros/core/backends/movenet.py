@@ -57,13 +57,27 @@ def decode_movenet(raw: np.ndarray, height: int, width: int, min_person_score: f
     return people
 
 
+def merge_duplicates(people: list[Person], iou: float = 0.5) -> list[Person]:
+    """Greedy box-IoU suppression, best score first (whole-image and tile detections overlap)."""
+    from pose_ros.core.tracking import iou_matrix
+    people = sorted(people, key=lambda p: p.score, reverse=True)
+    if len(people) < 2:
+        return people
+    ious = iou_matrix(np.array([p.box for p in people]), np.array([p.box for p in people]))
+    keep: list[int] = []
+    for i in range(len(people)):
+        if all(ious[i, j] < iou for j in keep):
+            keep.append(i)
+    return [people[i] for i in keep]
+
+
 class MoveNetBackend:
     """MoveNet MultiPose Lightning via ``ai_edge_litert``; see the module docstring."""
 
     name = "movenet"
 
     def __init__(self, model_path: str = "", input_size: int = 384, min_person_score: float = 0.2,
-                 num_threads: int = 2, min_keypoint_score: float = 0.05) -> None:
+                 num_threads: int = 2, min_keypoint_score: float = 0.05, tiles: int = 1) -> None:
         if input_size < _STRIDE or input_size % _STRIDE:
             raise BackendError(f"input_size must be a positive multiple of 32, got {input_size}")
         try:
@@ -74,6 +88,10 @@ class MoveNetBackend:
         self.model_path = resolve_movenet(model_path, parameter="model_path")
         self.model = f"movenet-multipose-lightning ({self.model_path.name})"
         self.input_size = int(input_size)
+        if tiles not in (1, 2):
+            raise BackendError(f"tiles must be 1 (whole image) or 2 (also two overlapping halves), got {tiles}")
+        self.tiles = int(tiles)
+        self._num_threads = int(num_threads)
         self.min_person_score = float(min_person_score)
         self.min_keypoint_score = float(min_keypoint_score)
         try:
@@ -87,14 +105,22 @@ class MoveNetBackend:
             raise BackendError(f"{self.model_path} expects {self._input_dtype} input; MoveNet "
                                "MultiPose takes uint8 or int32 RGB")
         self._output_index = self._interp.get_output_details()[0]["index"]
-        self._shape: tuple[int, ...] | None = None
+        self._by_shape: dict[tuple[int, ...], object] = {}
 
-    def _prepare(self, shape: tuple[int, int, int, int]) -> None:
-        """Resize the input tensor only when the frame shape changes (a stream keeps one shape)."""
-        if shape != self._shape:
-            self._interp.resize_tensor_input(self._input_index, shape, strict=False)
-            self._interp.allocate_tensors()
-            self._shape = shape
+    def _prepare(self, shape: tuple[int, int, int, int]):
+        """One interpreter per input shape: a stream keeps its shapes, so nothing is re-allocated
+        per frame even when whole image and tiles alternate."""
+        interp = self._by_shape.get(shape)
+        if interp is None:
+            if not self._by_shape:
+                interp = self._interp
+            else:
+                from ai_edge_litert.interpreter import Interpreter
+                interp = Interpreter(model_path=str(self.model_path), num_threads=self._num_threads)
+            interp.resize_tensor_input(self._input_index, shape, strict=False)
+            interp.allocate_tensors()
+            self._by_shape[shape] = interp
+        return interp
 
     def run(self, rgb: np.ndarray) -> np.ndarray:
         """Raw (6, 56) model output for an RGB image; useful to stages built on MoveNet."""
@@ -104,16 +130,36 @@ class MoveNetBackend:
         in_h, in_w = input_shape(height, width, self.input_size)
         interp = cv2.INTER_AREA if in_w < width else cv2.INTER_LINEAR
         resized = cv2.resize(rgb, (in_w, in_h), interpolation=interp)
-        self._prepare((1, in_h, in_w, 3))
-        self._interp.set_tensor(self._input_index, resized[np.newaxis].astype(self._input_dtype, copy=False))
-        self._interp.invoke()
-        return self._interp.get_tensor(self._output_index)[0].copy()
+        interp = self._prepare((1, in_h, in_w, 3))
+        interp.set_tensor(self._input_index, resized[np.newaxis].astype(self._input_dtype, copy=False))
+        interp.invoke()
+        return interp.get_tensor(self._output_index)[0].copy()
+
+    def _infer_one(self, rgb: np.ndarray) -> list[Person]:
+        return decode_movenet(self.run(rgb), rgb.shape[0], rgb.shape[1], self.min_person_score,
+                              self.min_keypoint_score)
 
     def infer(self, rgb: np.ndarray) -> list[Person]:
-        """People in ``rgb`` (H, W, 3 uint8), best score first, keypoints in pixels."""
-        raw = self.run(rgb)
-        return decode_movenet(raw, rgb.shape[0], rgb.shape[1], self.min_person_score,
-                              self.min_keypoint_score)
+        """People in ``rgb`` (H, W, 3 uint8), best score first, keypoints in pixels.
+
+        With ``tiles=2`` the two overlapping halves along the long side are searched too
+        (small, far people get twice the resolution), and duplicates are merged by box IoU.
+        """
+        people = self._infer_one(rgb)
+        if self.tiles == 1:
+            return people
+        h, w = rgb.shape[:2]
+        horizontal = w >= h
+        side = w if horizontal else h
+        cut = int(side * 0.6)
+        for start in (0, side - cut):
+            tile = rgb[:, start:start + cut] if horizontal else rgb[start:start + cut]
+            shift = np.array([start, 0] if horizontal else [0, start], dtype=np.float32)
+            for p in self._infer_one(tile):
+                p.keypoints[:, :2] += shift
+                p.box = p.box + np.tile(shift, 2)
+                people.append(p)
+        return merge_duplicates(people)
 
     def close(self) -> None:
         """Drop the interpreter (LiteRT frees its buffers on garbage collection)."""

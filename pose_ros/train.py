@@ -147,7 +147,7 @@ def evaluate(classifier, samples: Iterable[Sample]) -> dict:
 
 
 # -------------------------------------------------------------------------- train
-def train(seed: int = 0, out: str | Path | None = DEFAULT_WEIGHTS, n_per_class: int = 360, epochs: int = 30,
+def train(seed: int = 0, out: str | Path | None = DEFAULT_WEIGHTS, n_per_class: int = 800, epochs: int = 30,
           real: Sequence[str | Path] = (), n_test: int = 60, junk_fraction: float = 1.0,
           real_weight: int = 3, real_step: float = 0.2, width: int = 64, batch_size: int = 128,
           lr: float = 3e-3, threads: int = 1, log: Callable[[str], None] = print) -> dict:
@@ -260,7 +260,7 @@ def train_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="weights file to write")
     ap.add_argument("--real", nargs="*", default=[], metavar="DIR",
                     help="folders / .npz files of real recordings (pose-ros dataset) to add")
-    ap.add_argument("--n-per-class", type=int, default=360, help="synthetic tracks per class")
+    ap.add_argument("--n-per-class", type=int, default=800, help="synthetic tracks per class")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--n-test", type=int, default=60, help="held-out synthetic tracks per class")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (fixed for reproducibility)")

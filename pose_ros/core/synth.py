@@ -188,10 +188,14 @@ def _idle_arms(rng: np.random.Generator, p: Pose, t: np.ndarray, allow_raised: b
         names = [n for n in names if n not in ("point", "hand_up")]
     weights = np.array([4.0 if n == "hang" else 1.0 for n in names])
     for side in "lr":
-        a = np.array(_ARM_POSES[names[rng.choice(len(names), p=weights / weights.sum())]], float)
+        na = names[rng.choice(len(names), p=weights / weights.sum())]
+        a = np.array(_ARM_POSES[na], float)
         a += rng.normal(0, 8, 4)
+        p.meta[side + "_arm"] = na
         if rng.random() < 0.35:  # one slow change of pose during the clip (a gesture, not a wave)
-            b = np.array(_ARM_POSES[names[rng.choice(len(names), p=weights / weights.sum())]], float)
+            nb = names[rng.choice(len(names), p=weights / weights.sum())]
+            b = np.array(_ARM_POSES[nb], float)
+            p.meta[side + "_arm"] = f"{na}->{nb}"
             t0 = rng.uniform(t[0], max(t[-1], t[0] + 1e-3))
             s = _smoothstep((t - t0) / rng.uniform(0.5, 1.5))[:, None]
             ang = a[None] * (1 - s) + b[None] * s

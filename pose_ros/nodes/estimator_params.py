@@ -54,6 +54,8 @@ ESTIMATOR_PARAMS = [
     Param("topdown.min_person_score", 0.2, "Person boxes below this score are dropped.", 0.0, 1.0, read_only=True),
     Param("topdown.movenet_input_size", 384, "Longer input side of the person stage (multiple of 32).", 128, 1024,
           read_only=True),
+    Param("topdown.movenet_tiles", 1, "Person stage: 1 = whole image, 2 = also two overlapping halves.", 1, 2,
+          read_only=True),
     Param("topdown.num_threads", 2, "CPU threads for the tflite interpreters.", 1, 16, read_only=True),
     Param("onnx.model_path", "", "ONNX pose model (HRNet/SimpleBaseline/ViTPose heatmaps or RTMPose SimCC); "
           "required for backend onnx.", read_only=True),

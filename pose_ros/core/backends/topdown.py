@@ -105,14 +105,15 @@ class TopDownBackend:
     def __init__(self, movenet_model_path: str = "", landmark_model_path: str = "",
                  max_people: int = 6, min_person_score: float = 0.2, num_threads: int = 2,
                  movenet_input_size: int = 384, min_pose_flag: float = 0.5,
-                 min_keypoint_score: float = 0.0, refine: bool = False) -> None:
+                 min_keypoint_score: float = 0.0, refine: bool = False, movenet_tiles: int = 1) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:
             raise BackendError("ai_edge_litert is missing; run `pip install ai-edge-litert` "
                                "(or `make setup`)") from exc
         self.detector = MoveNetBackend(model_path=movenet_model_path, input_size=movenet_input_size,
-                                       min_person_score=min_person_score, num_threads=num_threads)
+                                       min_person_score=min_person_score, num_threads=num_threads,
+                                       tiles=movenet_tiles)
         self.landmark_path = resolve_blazepose_landmark(landmark_model_path,
                                                         parameter="landmark_model_path")
         self.model = f"{self.detector.model} + blazepose ({self.landmark_path.name})"

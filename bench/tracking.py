@@ -166,7 +166,7 @@ def acceleration(track: list[np.ndarray], min_score: float = 0.3) -> float:
 def jitter_synthetic(noise: float = 2.0, seconds: float = 10.0) -> tuple[float, float]:
     """Still person, keypoint noise ``noise`` px: mean acceleration raw and smoothed."""
     rng = np.random.default_rng(7)
-    tracker, smoother = Tracker(), SkeletonSmoother()
+    tracker, smoother = Tracker(**(tracker_kwargs or {})), SkeletonSmoother()
     raw, smooth = [], []
     for k in range(int(seconds * FPS)):
         p, _ = figure(400, 450, 250, np.ones(17), 0.0, rng, noise=noise)
@@ -244,7 +244,7 @@ def evaluate_pets09(backend_name: str, shared: str | Path = "../shared", frames:
 
 
 def jitter_on_video(path: str | Path, backend_name: str, frames: int = 300,
-                    backend_options: dict | None = None) -> dict | None:
+                    backend_options: dict | None = None, tracker_kwargs: dict | None = None) -> dict | None:
     """Jitter (mean keypoint acceleration) of the most stable track, raw vs smoothed.
 
     Meant for a clip of someone standing still: the longest-lived track with the
@@ -260,7 +260,7 @@ def jitter_on_video(path: str | Path, backend_name: str, frames: int = 300,
         backend.close()
         return None
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    tracker, smoother = Tracker(), SkeletonSmoother()
+    tracker, smoother = Tracker(**(tracker_kwargs or {})), SkeletonSmoother()
     raw: dict[str, list[np.ndarray]] = {}
     smooth: dict[str, list[np.ndarray]] = {}
     centers: dict[str, list[np.ndarray]] = {}
@@ -282,9 +282,15 @@ def jitter_on_video(path: str | Path, backend_name: str, frames: int = 300,
     if not raw:
         print(f"  jitter: nobody found in {path}")
         return None
-    # Most stable: most frames, then least centre motion per frame.
-    best = max(raw, key=lambda i: (len(raw[i]), -np.mean(np.abs(np.diff(centers[i], axis=0)))
-                                   if len(centers[i]) > 1 else 0.0))
+    # The stillest of the long tracks: at least half the longest (and 30 frames), then the
+    # least median centre motion per frame (a walker is long-lived too, but not still).
+    longest = max(len(v) for v in raw.values())
+    long_ids = [i for i in raw if len(raw[i]) >= min(longest, max(30, longest // 2))]
+
+    def motion(i: str) -> float:
+        c = np.asarray(centers[i])
+        return float(np.median(np.linalg.norm(np.diff(c, axis=0), axis=1))) if len(c) > 1 else 0.0
+    best = min(long_ids, key=motion)
     r, s = acceleration(raw[best]), acceleration(smooth[best])
     return {"track": best, "frames": len(raw[best]), "raw": r, "smoothed": s, "ratio": s / r}
 
@@ -343,7 +349,8 @@ def main() -> int:
                     break
                 print(res.to_string(float_format=lambda v: f"{v:.3f}"))
     if args.jitter_video:
-        res = jitter_on_video(args.jitter_video, args.backend, backend_options=opts)
+        kw = {"high_score": args.high_score, "low_score": min(0.1, args.high_score)} if args.high_score else None
+        res = jitter_on_video(args.jitter_video, args.backend, backend_options=opts, tracker_kwargs=kw)
         if res is not None:
             print(f"(e) jitter on {args.jitter_video} ({args.backend}, track {res['track']},"
                   f" {res['frames']} frames): raw {res['raw']:.2f}, smoothed {res['smoothed']:.2f},"

@@ -188,7 +188,7 @@ class PoseEstimatorNode(ManagedNode):
         t2 = time.perf_counter()
         self.pub_skeletons.publish(conv.people_to_msg(result.people, msg.header, w, h))
         p = self.params
-        if p["publish_markers"]:
+        if p["publish_markers"] and self.pub_markers.get_subscription_count() > 0:
             self.pub_markers.publish(build_markers(
                 result.people, msg.header, camera or self._camera or CameraModel.guess(w, h),
                 plane_depth=p["marker_plane_depth"], min_score=p["draw_min_score"]))

@@ -16,7 +16,8 @@ test: setup
 	@$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
-	@$(PY) bench/speed.py && $(PY) bench/accuracy.py && $(PY) bench/tracking.py
+	@$(PY) bench/speed.py && $(PY) bench/accuracy.py && $(PY) bench/tracking.py && $(PY) bench/node_overhead.py \
+		&& $(PY) bench/actions.py
 
 clean:
 	rm -rf build install log demo_output

@@ -44,7 +44,17 @@ def _cmd_bag(rest: list[str]) -> int:
     return bag_main(rest)
 
 
-COMMANDS = {"run": _cmd_run, "demo": _cmd_demo, "bag": _cmd_bag}
+def _cmd_train(rest: list[str]) -> int:
+    from pose_ros.train import train_main
+    return train_main(rest)
+
+
+def _cmd_dataset(rest: list[str]) -> int:
+    from pose_ros.dataset import dataset_main
+    return dataset_main(rest)
+
+
+COMMANDS = {"run": _cmd_run, "demo": _cmd_demo, "bag": _cmd_bag, "train": _cmd_train, "dataset": _cmd_dataset}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -216,15 +216,22 @@ class LearnedActionClassifier:
     ``weights_path`` defaults to the shipped :data:`DEFAULT_WEIGHTS`; ``checkpoint``
     (an in-memory dict as saved by training) overrides it. ``active`` (gesture names)
     is accepted for interface parity and not used.
+
+    ``num_threads`` sets torch's intra-op threads **for the whole process** (None: leave
+    them). One thread is fastest for this tiny network (~0.5 ms) and, on a loaded
+    machine, two threads were measured 3-50x slower (threads waiting for each other).
     """
 
     classes = LEARNED_CLASSES
 
     def __init__(self, weights_path: str | Path | None = None, min_keypoint_score: float = 0.2,
                  min_duration: float = 0.6, min_samples: int = 4, min_visible: float = 0.35,
-                 min_confidence: float = 0.4, checkpoint: dict[str, Any] | None = None) -> None:
+                 min_confidence: float = 0.4, checkpoint: dict[str, Any] | None = None,
+                 num_threads: int | None = 1) -> None:
         import torch
         self._torch = torch
+        if num_threads is not None and torch.get_num_threads() != int(num_threads):
+            torch.set_num_threads(int(num_threads))
         ck = checkpoint if checkpoint is not None else load_checkpoint(weights_path or DEFAULT_WEIGHTS)
         cfg = ck.get("config", {})
         self.horizon = float(cfg.get("horizon", HORIZON))

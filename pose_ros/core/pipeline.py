@@ -46,7 +46,8 @@ class PosePipeline:
 
     def __init__(self, backend: PoseBackend, tracking: bool = True, smoothing: bool = True,
                  velocities: bool = False, tracker_params: dict[str, Any] | None = None,
-                 smoother_params: dict[str, Any] | None = None, depth_window: int = 5) -> None:
+                 smoother_params: dict[str, Any] | None = None, depth_window: int = 5,
+                 hand_signs: dict[str, Any] | None = None) -> None:
         self.backend = backend
         self.tracker = None
         self.smoother = None
@@ -58,6 +59,10 @@ class PosePipeline:
             self.smoother = SkeletonSmoother(**(smoother_params or {}))
         self.velocities = velocities
         self.depth_window = depth_window
+        self.hands = None
+        if hand_signs is not None:  # the hand landmark model on wrist crops, per tracked person
+            from pose_ros.core.hand_signs import HandSignDetector
+            self.hands = HandSignDetector(**hand_signs)
 
     def process(self, rgb: np.ndarray, stamp: float, depth_m: np.ndarray | None = None,
                 camera: CameraModel | None = None) -> FrameResult:
@@ -75,9 +80,15 @@ class PosePipeline:
                 people = self.smoother.apply(people, stamp, velocities=self.velocities)
         t2 = time.perf_counter()
         timings["track"] = t2 - t1
+        if self.hands is not None and people:
+            t_h = time.perf_counter()
+            for i, signs in self.hands.detect(rgb, people).items():
+                people[i].extra["hand_signs"] = signs  # {'left': (sign, conf), 'right': ...}
+            timings["hands"] = time.perf_counter() - t_h
         if depth_m is not None and camera is not None:
+            t_d = time.perf_counter()
             self._add_depth(people, rgb.shape[:2], depth_m, camera)
-            timings["depth"] = time.perf_counter() - t2
+            timings["depth"] = time.perf_counter() - t_d
         return FrameResult(people, timings)
 
     def _add_depth(self, people: list[Person], image_hw: tuple[int, int], depth_m: np.ndarray,

@@ -6,8 +6,10 @@ action class, is filmed by a random pinhole camera and projected to pixels; then
 estimator model adds what real backends do: keypoint noise (white and slowly
 drifting), per-keypoint scores (lower for the far side of the body, the face seen
 from behind, extremities and small people), dropouts (single joints, limb bursts,
-whole missed frames), rare outliers and left/right swaps, and irregular stamps
-(10-30 fps with jitter and dropped frames).
+whole missed frames), rare outliers and left/right swaps, close framing that
+hides everything below an image line (a fifth of the tracks: upper body only, or a
+table in front), a slowly panning camera (15 %), and irregular stamps (10-30 fps
+with jitter and dropped frames).
 
 Classes (:data:`LABELS`, the same as ``pose_ros.core.actions.LEARNED_CLASSES``):
 

@@ -13,9 +13,10 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Vector3
 
-from pose_ros.core.actions import ACTION_CLASSES, RuleActionClassifier
+from pose_ros.core.actions import create_action_classifier
 from pose_ros.core.features import JOINT_ANGLE_NAMES, TrackWindow, joint_angle_array
 from pose_ros.core.gestures import GestureDetector, GestureEvent
+from pose_ros.core.sign_events import HandSignEvents
 from pose_ros.msg import Action, ActionArray, Gesture, GestureArray, JointAngles, JointAnglesArray, SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.action_params import ACTION_PARAMS
@@ -68,7 +69,22 @@ class ActionClassifierNode(ManagedNode):
     def configure_node(self) -> None:
         p = self.params
         self.detector = GestureDetector(**p.group("gestures"))
-        self.classifier = RuleActionClassifier(min_keypoint_score=p["min_keypoint_score"])
+        g = p.group("gestures")
+        self.signs = HandSignEvents(g["on_threshold"], g["off_threshold"], g["min_duration"], g["release_duration"])
+        self.classifier = self._make_classifier()
+
+    def _make_classifier(self):
+        """The learned temporal model by default; the rules when asked, or when it cannot load."""
+        p = self.params
+        kind = p["actions.model"]
+        opts = {"min_keypoint_score": p["min_keypoint_score"], "min_confidence": p["actions.min_confidence"]}
+        if kind == "learned":
+            try:
+                return create_action_classifier("learned", weights_path=p["actions.weights"] or None, **opts)
+            except Exception as exc:  # missing/corrupt weights: keep serving with the rules
+                self.get_logger().error(f"learned action model unavailable ({exc}); using the rule baseline. "
+                                        "Set actions.weights to a file from `pose-ros train`.")
+        return create_action_classifier("rules", **opts)
 
     def activate_node(self) -> None:
         self._sub = self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, OUT_QOS)
@@ -121,12 +137,14 @@ class ActionClassifierNode(ManagedNode):
             win.add(stamp, person)
             self.last_seen[s.id] = stamp
             events += self.detector.update(s.id, stamp, person)
+            if person.extra.get("hand_signs"):
+                events += self.signs.update(s.id, stamp, person.extra["hand_signs"])
             vals = joint_angle_array(person.keypoints, min_score=p["min_keypoint_score"])
             angles.people.append(JointAngles(id=s.id, names=list(JOINT_ANGLE_NAMES),
                                              angles=[float(v) for v in np.asarray(vals).ravel()]))
         # tracks that disappeared: end their gestures, drop their windows
         for tid in [t for t, last in self.last_seen.items() if stamp - last > p["track_timeout"]]:
-            events += self.detector.end_track(tid, stamp)
+            events += self.detector.end_track(tid, stamp) + self.signs.end_track(tid, stamp)
             self.windows.pop(tid, None)
             self.last_seen.pop(tid, None)
         if events:
@@ -142,16 +160,19 @@ class ActionClassifierNode(ManagedNode):
             if self.last_seen.get(tid) != stamp:
                 continue  # only people in this frame
             r = self.classifier.classify(win, self.detector.active(tid))
-            out.actions.append(Action(id=tid, label=r.label, score=float(r.score), class_names=list(ACTION_CLASSES),
+            out.actions.append(Action(id=tid, label=r.label, score=float(r.score),
+                                      class_names=list(self.classifier.classes),
                                       class_scores=[float(v) for v in r.class_scores],
                                       window_start=to_time(r.window_start), window_end=to_time(r.window_end)))
         self.pub_actions.publish(out)
 
     def _end_all(self, msg: SkeletonArray, stamp: float) -> None:
-        events = [e for tid in list(self.windows) for e in self.detector.end_track(tid, stamp)]
+        events = [e for tid in list(self.windows)
+                  for e in self.detector.end_track(tid, stamp) + self.signs.end_track(tid, stamp)]
         if events:
             self.pub_gestures.publish(GestureArray(header=msg.header, gestures=[gesture_msg(e) for e in events]))
         self.detector.reset()
+        self.signs.reset()
         self.windows.clear()
         self.last_seen.clear()
         self._last_actions = -math.inf

@@ -6,7 +6,14 @@ ACTION_PARAMS = [
           "lifecycle transitions).", read_only=True),
     Param("diag.no_input_timeout", 5.0, "Diagnostics WARN when no skeletons arrived for this many seconds.",
           0.1, 3600.0),
-    Param("window", 2.0, "Seconds of skeleton history per track (by header stamps).", 0.2, 30.0, read_only=True),
+    Param("window", 2.0, "Seconds of skeleton history per track (by header stamps); the learned model "
+          "looks at the last 2 s.", 0.2, 30.0, read_only=True),
+    Param("actions.model", "learned", "Action classifier: the small temporal CNN trained on synthetic motion "
+          "(`pose-ros train`), or the interpretable rules.", choices=("learned", "rules"), read_only=True),
+    Param("actions.weights", "", "Weights from `pose-ros train`; empty = the ones shipped in the package.",
+          read_only=True),
+    Param("actions.min_confidence", 0.4, "Below this the action is reported as 'unknown'.", 0.0, 1.0,
+          read_only=True),
     Param("rate", 5.0, "Actions are published at most this often (Hz of stamp time).", 0.1, 100.0),
     Param("min_keypoint_score", 0.2, "Keypoints below this score count as missing.", 0.0, 1.0),
     Param("track_timeout", 1.0, "Seconds without a skeleton after which a track's gestures end.", 0.05, 60.0),

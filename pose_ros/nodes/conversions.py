@@ -59,6 +59,9 @@ def person_to_msg(p: Person, header: Header) -> Skeleton:
             s.landmarks_3d = _points(p.landmarks_3d)
     if p.landmarks is not None:
         s.landmarks = _keypoints(p.landmarks)
+    for side, (sign, conf) in p.extra.get("hand_signs", {}).items():
+        setattr(s, f"{side}_hand_sign", str(sign))
+        setattr(s, f"{side}_hand_sign_score", float(conf))
     if p.velocities is not None:
         s.velocities = [Vector3(x=float(vx), y=float(vy), z=0.0) for vx, vy in p.velocities.tolist()]
     return s
@@ -90,7 +93,9 @@ def msg_to_person(s: Skeleton) -> Person:
         landmarks_3d=_pt_array(s.landmarks_3d) if s.landmarks_3d else None,
         frame_3d=frame, track_id=s.id,
         track_state=TrackState(s.track_state) if s.track_state in (0, 1, 2, 3) else TrackState.UNTRACKED,
-        velocities=np.array([(v.x, v.y) for v in s.velocities], dtype=np.float32) if s.velocities else None)
+        velocities=np.array([(v.x, v.y) for v in s.velocities], dtype=np.float32) if s.velocities else None,
+        extra={"hand_signs": {side: (getattr(s, f"{side}_hand_sign"), getattr(s, f"{side}_hand_sign_score"))
+                              for side in ("left", "right") if getattr(s, f"{side}_hand_sign")}})
 
 
 def msg_to_people(msg: SkeletonArray) -> list[Person]:

@@ -62,6 +62,17 @@ ESTIMATOR_PARAMS = [
     Param("onnx.input_width", 192, "Model input width in pixels.", 16, 2048, read_only=True),
     Param("onnx.input_height", 256, "Model input height in pixels.", 16, 2048, read_only=True),
     Param("onnx.decoder", "dark", "Output decoding.", choices=("heatmap", "dark", "simcc"), read_only=True),
+    # hand signs
+    Param("hand_signs.enabled", False, "Run the MediaPipe hand landmark model on crops at each tracked wrist and "
+          "fill Skeleton.*_hand_sign (about 15-30 ms per person).", read_only=True),
+    Param("hand_signs.model", "full", "Hand landmark model from the mediapipe wheel.", choices=("full", "lite"),
+          read_only=True),
+    Param("hand_signs.model_path", "", "Hand landmark tflite file; empty = the one in the mediapipe wheel.",
+          read_only=True),
+    Param("hand_signs.min_confidence", 0.5, "Signs scored below this are reported as none.", 0.0, 1.0,
+          read_only=True),
+    Param("hand_signs.refine", True, "Second pass on a crop re-centred from the first pass's landmarks.",
+          read_only=True),
     # tracker
     Param("tracker.min_hits", 3, "Detections before a track is confirmed (tentative until then).", 1, 100),
     Param("tracker.max_age", 1.0, "Seconds a lost track can still be matched by motion (OKS + box IoU); it is "
@@ -78,6 +89,12 @@ ESTIMATOR_PARAMS = [
     Param("smoother.d_cutoff", 1.0, "One Euro cutoff for the derivative (Hz).", 0.001, 100.0),
     Param("smoother.min_score", 0.3, "Keypoints below this score are passed through, not smoothed.", 0.0, 1.0),
 ]
+
+
+def hand_sign_options(group: dict) -> dict | None:
+    """hand_signs.* -> HandSignDetector keywords, or None when disabled."""
+    opts = dict(group)
+    return opts if opts.pop("enabled") else None
 
 
 def backend_options(name: str, group: dict) -> dict:

@@ -21,7 +21,7 @@ from pose_ros.msg import SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.diagnostics import Diagnostics
 from pose_ros.nodes.estimator_health import EstimatorHealth
-from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options
+from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options, hand_sign_options
 from pose_ros.nodes.lifecycle import ManagedNode
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
@@ -81,7 +81,7 @@ class PoseEstimatorNode(ManagedNode):
         pipeline = PosePipeline(
             backend, tracking=p["tracking"], smoothing=p["smoothing"], velocities=p["publish_velocities"],
             tracker_params=p.group("tracker"), smoother_params=p.group("smoother"),
-            depth_window=p["depth_window"])
+            depth_window=p["depth_window"], hand_signs=hand_sign_options(p.group("hand_signs")))
         try:
             pipeline.warmup()
         except Exception as exc:  # a backend that cannot run at all is reported like one that cannot load

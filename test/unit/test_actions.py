@@ -14,6 +14,7 @@ from pose_ros.core.features import TrackWindow
 from pose_ros.core.skeleton import NUM_COCO17, Person
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")   # NaN handling must be warning-free
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +180,17 @@ def test_garbage_gives_unknown_with_low_confidence(clf, kind):
     for seed in range(5):
         r = clf.classify_track(*_garbage(kind, np.random.default_rng(seed)))
         assert r.label == UNKNOWN and r.score < 0.5, (kind, seed, r.label, r.score)
+
+
+def test_static_random_constellations_are_mostly_rejected(clf):
+    """A steady cloud of 17 points is the hardest junk (a lying person can look odd too)."""
+    labelled = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        xy = rng.uniform(100, 400, (1, NUM_COCO17, 2)) + rng.normal(0, 3, (60, NUM_COCO17, 2))
+        k = np.concatenate([xy, np.full((60, NUM_COCO17, 1), 0.8)], -1)
+        labelled += clf.classify_track(np.arange(60) / 30.0, k).label != UNKNOWN
+    assert labelled <= 4
 
 
 def test_empty_window_is_unknown(clf):

@@ -1,0 +1,42 @@
+"""Hand signs per frame -> start/end events, with the same hysteresis as the body gestures.
+
+Events are named ``hand_<sign>_<side>`` (e.g. ``hand_thumb_up_right``; side is the
+person's own hand), so consumers treat them like any other gesture.
+"""
+from __future__ import annotations
+
+from pose_ros.core.gestures import GestureEvent, Hysteresis
+
+
+class HandSignEvents:
+    def __init__(self, on: float = 0.6, off: float = 0.4, min_duration: float = 0.2,
+                 release_duration: float = 0.3) -> None:
+        self._args = (on, off, min_duration, release_duration)
+        self._tracks: dict[str, dict[str, Hysteresis]] = {}
+
+    def update(self, track_id: str, stamp: float, signs: dict[str, tuple[str, float]]) -> list[GestureEvent]:
+        """Feed one frame's signs of one track ({'left': (sign, conf), ...}); returns new events."""
+        hyst = self._tracks.setdefault(track_id, {})
+        scores = {f"hand_{sign}_{side}": conf for side, (sign, conf) in signs.items() if sign and sign != "none"}
+        for name in scores:
+            hyst.setdefault(name, Hysteresis(*self._args))
+        events = []
+        for name, h in hyst.items():
+            ev = h.update(stamp, scores.get(name, 0.0))
+            if ev is not None:
+                events.append(self._event(track_id, name, ev, h, stamp))
+        return events
+
+    def end_track(self, track_id: str, stamp: float) -> list[GestureEvent]:
+        events = [self._event(track_id, name, GestureEvent.END, h, stamp)
+                  for name, h in self._tracks.pop(track_id, {}).items() if h.active]
+        return events
+
+    def reset(self) -> None:
+        self._tracks.clear()
+
+    @staticmethod
+    def _event(track_id: str, name: str, kind: str, h: Hysteresis, stamp: float) -> GestureEvent:
+        start = h.run_start if kind == GestureEvent.START else h.started
+        return GestureEvent(track_id=track_id, gesture=name, event=kind, confidence=h.confidence,
+                            window_start=start, window_end=stamp)

@@ -138,3 +138,28 @@ def test_movenet_finds_several_people(demo_video, tmp_path):
     assert len(set(ids)) == len(ids) and all(ids)
     centres = sorted((s.x_min + s.x_max) / 2 / w for s in last.skeletons)
     assert centres[0] < 0.45 and centres[-1] > 0.5, "one on the box (left), one walking (right)"
+
+
+@pytest.mark.timeout(120)
+def test_hand_signs_on_real_hands(demo_video, tmp_path):
+    """hand_signs.enabled: the hand model runs at tracked wrists and fills Skeleton.*_hand_sign."""
+    frame = clip_frames(demo_video, 1, skip=140)[0]
+    frame = cv2.resize(frame, (960, 540), interpolation=cv2.INTER_AREA)
+    h, w = frame.shape[:2]
+
+    def feed(ros, out):
+        pub = ros.node.create_publisher(Image, "/camera/image_raw", QOS)
+        wait_subscribed(ros, pub)
+        for i in range(3):
+            img = Image(encoding="bgr8", width=w, height=h, step=w * 3, data=array("B", frame.tobytes()))
+            img.header.stamp.sec, img.header.stamp.nanosec = 20, i * 100_000_000
+            pub.publish(img)
+            assert wait_for(lambda: len(out) > i, 30)
+
+    out, _ = run_estimator(tmp_path, ["-p", "backend:=movenet", "-p", "hand_signs.enabled:=true"], feed, 3, "hands")
+    signs = [(s.left_hand_sign, s.left_hand_sign_score, s.right_hand_sign, s.right_hand_sign_score)
+             for m in out for s in m.skeletons]
+    found = [x for x in signs if x[0] or x[2]]
+    assert found, f"no hand sign reported: {signs}"
+    known = {"", "open_palm", "fist", "thumb_up", "thumb_down", "pointing", "victory", "none"}
+    assert all(x[0] in known and x[2] in known and 0 <= x[1] <= 1 and 0 <= x[3] <= 1 for x in signs)

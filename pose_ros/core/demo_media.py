@@ -9,7 +9,6 @@ jacks on a box, one walking, one far in the background. ``make setup`` calls
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from pose_ros.core.models import cache_dir
+from pose_ros.core.models import cache_dir, sha256_file
 
 SPORTS2D_REQUIREMENT = "sports2d==0.8.34"
 DEMO_MEMBER = "Sports2D/Demo/demo.mp4"
@@ -25,18 +24,10 @@ DEMO_SHA256 = "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039"
 DEMO_FILE = "demo.mp4"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cached_demo_video() -> Path | None:
     """The cached demo video if present and intact, else None (never downloads)."""
     path = cache_dir() / DEMO_FILE
-    if path.is_file() and _sha256(path) == DEMO_SHA256:
+    if path.is_file() and sha256_file(path) == DEMO_SHA256:
         return path
     return None
 
@@ -66,7 +57,7 @@ def demo_video_path(download: bool = True) -> Path:
         part = destination.with_name(f".{DEMO_FILE}.{os.getpid()}.tmp")
         with zipfile.ZipFile(wheels[0]) as zf, open(part, "wb") as out:
             out.write(zf.read(DEMO_MEMBER))
-    if _sha256(part) != DEMO_SHA256:
+    if sha256_file(part) != DEMO_SHA256:
         part.unlink(missing_ok=True)
         raise RuntimeError(f"{DEMO_MEMBER} from {SPORTS2D_REQUIREMENT} does not match the pinned sha256")
     os.replace(part, destination)

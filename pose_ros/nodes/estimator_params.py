@@ -56,6 +56,8 @@ ESTIMATOR_PARAMS = [
           read_only=True),
     Param("topdown.movenet_tiles", 1, "Person stage: 1 = whole image, 2 = also two overlapping halves.", 1, 2,
           read_only=True),
+    Param("topdown.keep_movenet", True, "Keep a person with MoveNet's keypoints when the landmark model's result "
+          "is not trusted (low pose flag, another person); false drops them.", read_only=True),
     Param("topdown.num_threads", 2, "CPU threads for the tflite interpreters.", 1, 16, read_only=True),
     Param("onnx.model_path", "", "ONNX pose model (HRNet/SimpleBaseline/ViTPose heatmaps or RTMPose SimCC); "
           "required for backend onnx.", read_only=True),

@@ -11,6 +11,27 @@ body filling about 1/1.25 of it. When hips or shoulders are not seen, an
 axis-aligned square around the MoveNet box is used instead. The model's two
 auxiliary landmarks (hip centre and body-scale point) give a better crop; with
 ``refine=True`` a second pass runs on that crop, as MediaPipe does when tracking.
+
+The landmark model is a single-person model, so its result is checked against
+MoveNet's before it replaces it. Every person MoveNet found is reported; one whose
+landmark pass is not trusted keeps MoveNet's COCO-17 keypoints and box (no 33
+landmarks, no 3D; ``extra["source"] == "movenet"``; with ``keep_movenet=False``
+such people are dropped instead). "Same person" below is COCO's criterion, OKS >= 0.5
+over the joints both skeletons see. A landmark result is not trusted when
+
+- the landmark model's pose flag is below ``min_pose_flag`` (it sees no person in
+  the crop, e.g. someone cut by the image border or mostly hidden);
+- it is not the same person as the MoveNet skeleton it was cropped from: the model
+  followed a neighbour in the crop or lost the body;
+- two people MoveNet tells apart get the same landmark skeleton: with two bodies in
+  one crop, as with a dancing couple, the model locks onto the more prominent one
+  or joins limbs of both, so neither result can be trusted;
+- the person is beyond the first ``max_people``, which get a landmark pass each.
+
+So topdown reports exactly the people MoveNet reports; the landmark model only
+refines them. People MoveNet merges (a couple it sees as one) stay merged: the
+BlazePose person detector (``pose_detection.tflite``) was tried on such a couple
+and also reports one person, with a box over both heads.
 """
 from __future__ import annotations
 
@@ -21,7 +42,7 @@ from pose_ros.core.backends.base import BackendError
 from pose_ros.core.backends.movenet import MoveNetBackend
 from pose_ros.core.models import resolve_blazepose_landmark
 from pose_ros.core.skeleton import (
-    BLAZEPOSE33_TO_COCO17, NUM_BLAZEPOSE33, Coco, Frame3D, Person, mask_missing)
+    BLAZEPOSE33_TO_COCO17, COCO17_SIGMAS, NUM_BLAZEPOSE33, Coco, Frame3D, Person, mask_missing)
 
 CROP = 256                 # landmark model input side
 _NUM_LM = 39               # 33 body + 2 auxiliary (ROI) + 4 unused
@@ -29,6 +50,10 @@ _AUX_CENTER, _AUX_SCALE = 33, 34
 _ROI_SCALE = 1.25          # MediaPipe pose ROI enlargement
 _HEATMAP_KERNEL = 7        # MediaPipe RefineLandmarksFromHeatmapCalculator settings
 _HEATMAP_MIN_CONF = 0.5
+SAME_PERSON_OKS = 0.5      # COCO's "same person" OKS, used to compare two skeletons
+_VET_MIN_SCORE = 0.3       # joints below this score do not take part in that comparison
+_VET_MIN_JOINTS = 4        # fewer shared joints than this is no evidence either way
+_SEGMENT_PER_BOX = 0.53    # COCO person segment area / box area, the OKS scale
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -97,6 +122,58 @@ def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
     return out
 
 
+def skeleton_oks(a: np.ndarray, b: np.ndarray, box_a: np.ndarray, box_b: np.ndarray | None = None
+                 ) -> float:
+    """OKS of two COCO-17 skeletons over the joints both see (score > 0.3); NaN if under 4.
+
+    The object area is 0.53 of the box area (of the geometric mean of both boxes when two
+    are given), COCO's usual segment-to-box ratio, so OKS >= 0.5 reads as COCO's "same
+    person" at its loosest matching threshold.
+    """
+    seen = ((a[:, 2] > _VET_MIN_SCORE) & (b[:, 2] > _VET_MIN_SCORE)
+            & np.isfinite(a[:, :2]).all(axis=1) & np.isfinite(b[:, :2]).all(axis=1))
+    if int(seen.sum()) < _VET_MIN_JOINTS:
+        return float("nan")
+    box_b = box_a if box_b is None else box_b
+    area = _SEGMENT_PER_BOX * np.sqrt(max(float((box_a[2] - box_a[0]) * (box_a[3] - box_a[1])), 1.0)
+                                      * max(float((box_b[2] - box_b[0]) * (box_b[3] - box_b[1])), 1.0))
+    d2 = np.sum((np.asarray(a[seen, :2], np.float64) - np.asarray(b[seen, :2], np.float64)) ** 2, axis=1)
+    return float(np.mean(np.exp(-d2 / (2.0 * area * (2.0 * COCO17_SIGMAS[seen]) ** 2))))
+
+
+def trusted_landmarks(movenet_kp: list[np.ndarray], landmark_kp: list[np.ndarray | None],
+                      flags: list[float], boxes: list[np.ndarray], min_pose_flag: float
+                      ) -> list[bool]:
+    """Per person, whether the landmark result may replace MoveNet's keypoints.
+
+    ``landmark_kp[i]`` (COCO-17 from the landmark model) is None when person ``i`` got
+    no landmark pass. A result is refused when
+
+    - its pose flag is below ``min_pose_flag``;
+    - it is not the same person as MoveNet's skeleton it was cropped from (OKS < 0.5
+      over the joints both see): the model followed someone else or lost the body;
+    - it is the same person as the landmark result of another MoveNet person whose
+      MoveNet skeleton is not this one's: the model saw one body where MoveNet saw two
+      (it locked onto the more prominent one or joined limbs of both), so both results
+      are refused.
+    """
+    seen = [lm is not None and f >= min_pose_flag for lm, f in zip(landmark_kp, flags)]
+    ok = list(seen)
+    for i, lm in enumerate(landmark_kp):
+        if ok[i] and skeleton_oks(lm, movenet_kp[i], boxes[i]) < SAME_PERSON_OKS:  # NaN: no evidence
+            ok[i] = False
+    n = len(ok)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if not (seen[i] and seen[j]):  # a result under the pose flag says nothing
+                continue
+            one_landmark_body = skeleton_oks(landmark_kp[i], landmark_kp[j], boxes[i], boxes[j])
+            one_movenet_body = skeleton_oks(movenet_kp[i], movenet_kp[j], boxes[i], boxes[j])
+            if one_landmark_body >= SAME_PERSON_OKS and not one_movenet_body >= SAME_PERSON_OKS:
+                ok[i] = ok[j] = False  # NaN for MoveNet (nothing shared) counts as two people
+    return ok
+
+
 class TopDownBackend:
     """MoveNet boxes + BlazePose landmarks per person; 33 landmarks and metric 3D."""
 
@@ -105,7 +182,8 @@ class TopDownBackend:
     def __init__(self, movenet_model_path: str = "", landmark_model_path: str = "",
                  max_people: int = 6, min_person_score: float = 0.2, num_threads: int = 2,
                  movenet_input_size: int = 384, min_pose_flag: float = 0.5,
-                 min_keypoint_score: float = 0.0, refine: bool = False, movenet_tiles: int = 1) -> None:
+                 min_keypoint_score: float = 0.0, refine: bool = False, movenet_tiles: int = 1,
+                 keep_movenet: bool = True) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:
@@ -121,6 +199,7 @@ class TopDownBackend:
         self.min_pose_flag = float(min_pose_flag)
         self.min_keypoint_score = float(min_keypoint_score)
         self.refine = bool(refine)
+        self.keep_movenet = bool(keep_movenet)
         try:
             self._lm = Interpreter(model_path=str(self.landmark_path), num_threads=int(num_threads))
             self._lm.allocate_tensors()
@@ -179,29 +258,43 @@ class TopDownBackend:
         return center, scale_pt - center, 2.0 * radius * _ROI_SCALE
 
     def infer(self, rgb: np.ndarray) -> list[Person]:
-        """People in ``rgb``: COCO-17 keypoints, 33 landmarks and body-frame 3D per person."""
-        found = self.detector.infer(rgb)[: self.max_people]
-        people: list[Person] = []
-        for det in found:
+        """People in ``rgb``: COCO-17 keypoints, and 33 landmarks and body-frame 3D for each
+        person whose landmark pass is trusted (see the module docstring)."""
+        found = self.detector.infer(rgb)
+        results: list[dict | None] = []
+        for det in found[: self.max_people]:
             roi = roi_from_keypoints(det.keypoints, det.box)
-            if roi is None:
-                continue
-            res = self._landmarks(rgb, crop_matrix(*roi))
-            if self.refine:
+            res = None if roi is None else self._landmarks(rgb, crop_matrix(*roi))
+            if res is not None and self.refine:
                 res = self._landmarks(rgb, crop_matrix(*self._aux_roi(res["xy"])))
-            if res["flag"] < self.min_pose_flag:
+            results.append(res)
+        results += [None] * (len(found) - len(results))
+        n = NUM_BLAZEPOSE33
+        lms = [None if r is None else mask_missing(
+                   np.column_stack([r["xy"][:n], r["vis"][:n]]), self.min_keypoint_score)
+               for r in results]
+        flags = [0.0 if r is None else float(r["flag"]) for r in results]
+        trusted = trusted_landmarks([d.keypoints for d in found],
+                                    [None if lm is None else lm[BLAZEPOSE33_TO_COCO17] for lm in lms],
+                                    flags, [d.box for d in found], self.min_pose_flag)
+        people: list[Person] = []
+        for det, res, lm, use in zip(found, results, lms, trusted):
+            if not use:
+                if self.keep_movenet:
+                    extra = {"source": "movenet"}
+                    if res is not None:
+                        extra["pose_flag"] = float(res["flag"])
+                    people.append(Person(keypoints=det.keypoints, score=float(det.score),
+                                         box=det.box, extra=extra))
                 continue
-            n = NUM_BLAZEPOSE33
-            lm = np.column_stack([res["xy"][:n], res["vis"][:n]]).astype(np.float32)
-            lm = mask_missing(lm, self.min_keypoint_score)
             world = res["world"][:n].astype(np.float32)
             world[np.isnan(lm[:, 0])] = np.nan
-            kp = lm[BLAZEPOSE33_TO_COCO17]
             people.append(Person(
-                keypoints=kp, score=float(det.score * res["flag"]), box=det.box,
+                keypoints=lm[BLAZEPOSE33_TO_COCO17], score=float(det.score * res["flag"]), box=det.box,
                 landmarks=lm, landmarks_3d=world, keypoints_3d=world[BLAZEPOSE33_TO_COCO17].copy(),
                 frame_3d=Frame3D.BODY,
-                extra={"pose_flag": res["flag"], "presence": res["pres"][:n].astype(np.float32),
+                extra={"source": "landmarks", "pose_flag": float(res["flag"]),
+                       "presence": res["pres"][:n].astype(np.float32),
                        "movenet_keypoints": det.keypoints}))
         return people
 
@@ -211,4 +304,5 @@ class TopDownBackend:
         self._lm = None  # type: ignore[assignment]
 
 
-__all__ = ["TopDownBackend", "crop_matrix", "refine_from_heatmap", "roi_from_keypoints"]
+__all__ = ["SAME_PERSON_OKS", "TopDownBackend", "crop_matrix", "refine_from_heatmap", "roi_from_keypoints",
+           "skeleton_oks", "trusted_landmarks"]

@@ -27,6 +27,22 @@ CLIP_WIDTH = 640
 CLIP_PERSON_REGION = (0.25, 0.0, 0.47, 0.52)
 
 
+def read_demo_rgb(index: int):
+    """Frame ``index`` of the cached demo video as RGB; skips the test when it is not cached."""
+    import cv2
+
+    from pose_ros.core.demo_media import cached_demo_video
+    path = cached_demo_video()
+    if path is None:
+        pytest.skip("demo video not cached; run `make setup` (python -m pose_ros.core.demo_media)")
+    cap = cv2.VideoCapture(str(path))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+    ok, bgr = cap.read()
+    cap.release()
+    assert ok, f"cannot read frame {index} of {path}"
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 @pytest.fixture(scope="session")
 def demo_video() -> Path:
     from pose_ros.core.demo_media import demo_video_path

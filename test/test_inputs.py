@@ -49,6 +49,21 @@ def wait_subscribed(ros, pub) -> None:
     time.sleep(0.3)
 
 
+def repeat_frame(frame: np.ndarray, n: int, sec: int):
+    """A feed that publishes one BGR frame n times (0.1 s apart in stamp time), in lock-step."""
+    h, w = frame.shape[:2]
+
+    def feed(ros, out):
+        pub = ros.node.create_publisher(Image, "/camera/image_raw", QOS)
+        wait_subscribed(ros, pub)
+        for i in range(n):
+            img = Image(encoding="bgr8", width=w, height=h, step=w * 3, data=array("B", frame.tobytes()))
+            img.header.stamp.sec, img.header.stamp.nanosec = sec, i * 100_000_000
+            pub.publish(img)
+            assert wait_for(lambda: len(out) > i, 30)
+    return feed
+
+
 @pytest.mark.timeout(120)
 def test_compressed_input(person_clip, tmp_path):
     frames = clip_frames(person_clip, 8, skip=10)
@@ -122,16 +137,8 @@ def test_movenet_finds_several_people(demo_video, tmp_path):
     frame = cv2.resize(frame, (960, 540), interpolation=cv2.INTER_AREA)
     h, w = frame.shape[:2]
 
-    def feed(ros, out):
-        pub = ros.node.create_publisher(Image, "/camera/image_raw", QOS)
-        wait_subscribed(ros, pub)
-        for i in range(4):
-            img = Image(encoding="bgr8", width=w, height=h, step=w * 3, data=array("B", frame.tobytes()))
-            img.header.stamp.sec, img.header.stamp.nanosec = 10, i * 100_000_000
-            pub.publish(img)
-            assert wait_for(lambda: len(out) > i, 20)
-
-    out, _ = run_estimator(tmp_path, ["-p", "backend:=movenet", "-p", "tracker.min_hits:=2"], feed, 4, "movenet")
+    out, _ = run_estimator(tmp_path, ["-p", "backend:=movenet", "-p", "tracker.min_hits:=2"],
+                           repeat_frame(frame, 4, sec=10), 4, "movenet")
     last = out[-1]
     assert len(last.skeletons) >= 2
     ids = [s.id for s in last.skeletons]
@@ -145,18 +152,8 @@ def test_hand_signs_on_real_hands(demo_video, tmp_path):
     """hand_signs.enabled: the hand model runs at tracked wrists and fills Skeleton.*_hand_sign."""
     frame = clip_frames(demo_video, 1, skip=140)[0]
     frame = cv2.resize(frame, (960, 540), interpolation=cv2.INTER_AREA)
-    h, w = frame.shape[:2]
-
-    def feed(ros, out):
-        pub = ros.node.create_publisher(Image, "/camera/image_raw", QOS)
-        wait_subscribed(ros, pub)
-        for i in range(3):
-            img = Image(encoding="bgr8", width=w, height=h, step=w * 3, data=array("B", frame.tobytes()))
-            img.header.stamp.sec, img.header.stamp.nanosec = 20, i * 100_000_000
-            pub.publish(img)
-            assert wait_for(lambda: len(out) > i, 30)
-
-    out, _ = run_estimator(tmp_path, ["-p", "backend:=movenet", "-p", "hand_signs.enabled:=true"], feed, 3, "hands")
+    out, _ = run_estimator(tmp_path, ["-p", "backend:=movenet", "-p", "hand_signs.enabled:=true"],
+                           repeat_frame(frame, 3, sec=20), 3, "hands")
     signs = [(s.left_hand_sign, s.left_hand_sign_score, s.right_hand_sign, s.right_hand_sign_score)
              for m in out for s in m.skeletons]
     found = [x for x in signs if x[0] or x[2]]

@@ -118,19 +118,8 @@ def test_input_shape_keeps_aspect_in_multiples_of_32():
 
 @pytest.fixture(scope="module")
 def demo_rgb() -> np.ndarray:
-    import cv2
-
-    from pose_ros.core.demo_media import cached_demo_video
-
-    path = cached_demo_video()
-    if path is None:
-        pytest.skip("demo video not cached; run `make setup` (python -m pose_ros.core.demo_media)")
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, DEMO_FRAME)
-    ok, bgr = cap.read()
-    cap.release()
-    assert ok, f"cannot read frame {DEMO_FRAME} of {path}"
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    from conftest import read_demo_rgb
+    return read_demo_rgb(DEMO_FRAME)
 
 
 @pytest.fixture(scope="module")

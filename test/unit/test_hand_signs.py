@@ -243,19 +243,8 @@ DEMO_ARMS = {Coco.LEFT_WRIST: (540.8, 691.3), Coco.LEFT_ELBOW: (611.3, 664.5),
 
 @pytest.fixture(scope="module")
 def demo_frame() -> np.ndarray:
-    import cv2
-
-    from pose_ros.core.demo_media import cached_demo_video
-
-    path = cached_demo_video()
-    if path is None:
-        pytest.skip("demo video not cached; run `make setup` (python -m pose_ros.core.demo_media)")
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, DEMO_FRAME)
-    ok, bgr = cap.read()
-    cap.release()
-    assert ok
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    from conftest import read_demo_rgb
+    return read_demo_rgb(DEMO_FRAME)
 
 
 def test_detector_on_real_hands(detector, demo_frame):

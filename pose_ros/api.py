@@ -33,7 +33,7 @@ __all__ = [
     "People", "TrackState", "box_heights", "centers", "depths", "hands_above_head", "joint_angle",
     "nearest_to_camera", "nearest_to_center", "pointing_direction_2d", "pointing_ray",
     "quaternion_from_x_to", "stamp_to_sec", "to_numpy", "who_made",
-    "Param", "ParamSet", "spin_node",
+    "Param", "ParamSet", "spin_node", "Diagnostics",
 ]
 
 START, END = 0, 1   # Gesture.EVENT_START / EVENT_END (kept here so this module needs no rclpy)
@@ -266,4 +266,7 @@ def __getattr__(name: str) -> Any:
     if name == "spin_node":
         from pose_ros.nodes.entry import spin_node
         return spin_node
+    if name == "Diagnostics":
+        from pose_ros.nodes.diagnostics import Diagnostics
+        return Diagnostics
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

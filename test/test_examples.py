@@ -15,6 +15,7 @@ from typing import Iterator
 
 import numpy as np
 from geometry_msgs.msg import Point, PoseStamped, Twist, Vector3
+from diagnostic_msgs.msg import DiagnosticArray
 from std_msgs.msg import Bool
 
 from pose_ros.msg import Gesture, GestureArray, Keypoint, Skeleton, SkeletonArray
@@ -77,10 +78,13 @@ def example(module: str, tmp_path: Path, ns: str, **params) -> Iterator[tuple[Gr
     args = [a for k, v in params.items() for a in ("-p", f"{k}:={v}")]
     log = tmp_path / f"{module}.log"
     ros = RosSession(f"probe_{module}")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
     proc = start([sys.executable, "-m", f"pose_ros.examples.{module}", "--ros-args",
                   "-r", f"__ns:={ns}", *args], log)
     try:
         yield Graph(ros, ns), log
+        # every node reports on /diagnostics (about 1 Hz)
+        assert wait_for(lambda: any(st.name == f"{ns}/{module}" for d in diags for st in d.status), 5)
     finally:
         stop(proc)
         ros.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
+from diagnostic_msgs.msg import DiagnosticArray
 from visualization_msgs.msg import Marker, MarkerArray
 
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
@@ -16,6 +17,7 @@ def test_pose_ros_run_serves_skeletons_and_markers(person_clip, tmp_path):
     ros = RosSession("external_consumer")
     skeletons = ros.collect(SkeletonArray, "/pose/skeletons")
     markers = ros.collect(MarkerArray, "/pose/markers")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
     # Our own parameter file (params_file argument): play at quarter speed so a busy
     # machine still processes most frames of the short clip.
     import yaml
@@ -31,6 +33,8 @@ def test_pose_ros_run_serves_skeletons_and_markers(person_clip, tmp_path):
         code = stop(run)
         ros.close()
     log = (tmp_path / "run.log").read_text()
+    names = {st.name for d in diags for st in d.status}
+    assert {"/pose/video_source", "/pose/pose_estimator"} <= names, f"diagnostics from every node: {names}"
     assert ok, f"{len(skeletons)} skeleton arrays, {len(markers)} marker arrays\n{log[-3000:]}"
     assert "Traceback" not in log and code in (0, -2, 130), log[-2000:]
     withp = [m for m in skeletons if m.skeletons]

@@ -25,7 +25,7 @@ from geometry_msgs.msg import Twist
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
-from pose_ros.api import (Param, ParamSet, People, TrackState, box_heights, centers, depths, spin_node, stamp_to_sec,
+from pose_ros.api import (Diagnostics, Param, ParamSet, People, TrackState, box_heights, centers, depths, spin_node, stamp_to_sec,
                           to_numpy, who_made)
 from pose_ros.msg import GestureArray, SkeletonArray
 
@@ -60,6 +60,8 @@ class FollowPersonNode(Node):
         self.create_subscription(GestureArray, "gestures", self._on_gestures, QOS)
         self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, QOS)
         self.create_timer(0.1, self._watchdog)
+        self.diagnostics = Diagnostics(self, lambda: (0, f"target {self.target or 'none'}",
+                                                      [("moving", str(self.moving))]))
 
     def _on_gestures(self, msg: GestureArray) -> None:
         wavers = [pid for w in WAVES for pid in who_made(msg, w) if pid]

@@ -18,7 +18,8 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 from std_msgs.msg import Bool
 
-from pose_ros.api import Param, ParamSet, GestureTracker, hands_above_head, spin_node, stamp_to_sec, to_numpy
+from pose_ros.api import (Diagnostics, GestureTracker, Param, ParamSet, hands_above_head, spin_node, stamp_to_sec,
+                          to_numpy)
 from pose_ros.msg import GestureArray, SkeletonArray
 
 QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
@@ -48,6 +49,8 @@ class HandsUpStopNode(Node):
         self.create_subscription(GestureArray, "gestures", self._on_gestures, QOS)
         self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, QOS)
         self.timer = self.create_timer(1.0 / self.params["rate"], self._publish_state)
+        self.diagnostics = Diagnostics(self, lambda: (0, "stopped" if self.stopped else "clear",
+                                                      [("raised hands", ", ".join(sorted(self.raised())) or "-")]))
 
     def _on_params(self, new: dict) -> str | None:
         if "rate" in new:

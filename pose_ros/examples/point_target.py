@@ -21,7 +21,7 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
-from pose_ros.api import (Frame3D, Param, ParamSet, pointing_ray, quaternion_from_x_to, spin_node,
+from pose_ros.api import (Diagnostics, Frame3D, Param, ParamSet, pointing_ray, quaternion_from_x_to, spin_node,
                           to_numpy)
 from pose_ros.msg import GestureArray, SkeletonArray
 
@@ -43,6 +43,7 @@ class PointTargetNode(Node):
         self.pub = self.create_publisher(PoseStamped, "pointing_target", QOS)
         self.create_subscription(GestureArray, "gestures", self._on_gestures, QOS)
         self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, QOS)
+        self.diagnostics = Diagnostics(self, lambda: (0, "ok", []))
 
     def _on_skeletons(self, msg: SkeletonArray) -> None:
         people = to_numpy(msg)

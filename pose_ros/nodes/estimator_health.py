@@ -13,7 +13,6 @@ class EstimatorHealth:
     def __init__(self, node) -> None:
         self.node = node
         self.input = RateMeter()
-        self.frames_in = RateMeter()
         self.processed = RateMeter()
         self.stages = StageTimes()
         self.latency = math.nan

@@ -50,6 +50,7 @@ class PoseEstimatorNode(ManagedNode):
         self.last_timings: dict[str, float] = {}
         self.stage_totals: dict[str, float] = {}
         self._cond = threading.Condition()
+        self._proc_lock = threading.Lock()
         self._pending = None  # (kind, msg) newest unprocessed frame
         self._running = True
         self._camera: CameraModel | None = None
@@ -114,9 +115,10 @@ class PoseEstimatorNode(ManagedNode):
             self._pending = None
 
     def cleanup_node(self) -> None:
-        if self.pipeline is not None:
-            self.pipeline.close()
-        self.pipeline = None
+        with self._proc_lock:
+            if self.pipeline is not None:
+                self.pipeline.close()
+            self.pipeline = None
 
     def _on_param_change(self, changes: dict) -> str | None:
         """Live thresholds go straight into the running tracker/smoother; reload ones wait for activate."""
@@ -166,14 +168,14 @@ class PoseEstimatorNode(ManagedNode):
                 kind, msg = self._pending
                 self._pending = None
             try:
-                self.process(kind, msg)
+                with self._proc_lock:  # cleanup waits for the frame in hand
+                    self.process(kind, msg)
             except Exception as exc:  # never let one bad frame kill the worker
                 self.errors.error(type(exc).__name__, f"frame skipped: {type(exc).__name__}: {exc}")
 
     def process(self, kind: str, msg) -> None:
         if self.pipeline is None or not self.active:
             return
-        self.health.frames_in.tick()
         t0 = time.perf_counter()
         try:
             rgb = conv.compressed_msg_to_rgb(msg) if kind == "compressed" else conv.image_msg_to_rgb(msg)

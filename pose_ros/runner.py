@@ -10,8 +10,8 @@ import sys
 import threading
 from typing import Callable
 
-from pose_ros.graph import NodeSpec, build_graph, resolve_args
-from pose_ros.paths import use_large_frame_profile
+from pose_ros.graph import NodeSpec, as_bool, build_graph, resolve_args
+from pose_ros.paths import config_file, use_large_frame_profile
 
 EXIT_BAD_INPUT = 2
 

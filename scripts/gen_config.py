@@ -15,6 +15,9 @@ NODE_PARAMS = {
     "video_source": "pose_ros.nodes.video_source:VIDEO_PARAMS",
     "pose_tracker": "pose_ros.nodes.pose_tracker:TRACKER_NODE_PARAMS",
     "action_classifier": "pose_ros.nodes.action_params:ACTION_PARAMS",
+    "hands_up_stop": "pose_ros.examples.hands_up_stop:PARAMS",
+    "follow_person": "pose_ros.examples.follow_person:PARAMS",
+    "point_target": "pose_ros.examples.point_target:PARAMS",
 }
 
 HEADER = """\

@@ -37,14 +37,14 @@ def transition(ros: RosSession, tid: int) -> bool:
     return call(ros, ChangeState, NODE + "/change_state", ChangeState.Request(transition=Transition(id=tid))).success
 
 
-def set_param(ros: RosSession, name: str, value) -> tuple[bool, str]:
+def set_param(ros: RosSession, name: str, value, node: str = NODE) -> tuple[bool, str]:
     if isinstance(value, str):
         pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
     elif isinstance(value, int):
         pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
     else:
         pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
-    res = call(ros, SetParameters, NODE + "/set_parameters",
+    res = call(ros, SetParameters, node + "/set_parameters",
                SetParameters.Request(parameters=[Parameter(name=name, value=pv)])).results[0]
     return res.successful, res.reason
 

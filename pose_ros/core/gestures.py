@@ -218,6 +218,18 @@ class GestureDetector(GestureGeometry):
     def tracks(self) -> list[str]:
         return list(self._tracks)
 
+    def set_params(self, **changes: Any) -> None:
+        """Change thresholds at run time (validated); running tracks keep their state."""
+        p = GestureParams(**{**{f.name: getattr(self.params, f.name) for f in fields(GestureParams)},
+                             **changes}).validate()
+        self.params = p
+        for tr in self._tracks.values():
+            tr.window.window = p.window
+            tr.posture.p = p
+            for h in tr.hyst.values():
+                h.on, h.off, h.min_duration, h.release_duration = (
+                    p.on_threshold, p.off_threshold, p.min_duration, p.release_duration)
+
     def reset(self) -> None:
         self._tracks.clear()
 

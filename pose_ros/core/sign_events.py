@@ -35,6 +35,13 @@ class HandSignEvents:
     def reset(self) -> None:
         self._tracks.clear()
 
+    def set_thresholds(self, on: float, off: float, min_duration: float, release_duration: float) -> None:
+        """New hysteresis constants, for running and future signs."""
+        self._args = (on, off, min_duration, release_duration)
+        for hyst in self._tracks.values():
+            for h in hyst.values():
+                h.on, h.off, h.min_duration, h.release_duration = self._args
+
     @staticmethod
     def _event(track_id: str, name: str, kind: str, h: Hysteresis, stamp: float) -> GestureEvent:
         start = h.run_start if kind == GestureEvent.START else h.started

@@ -49,7 +49,8 @@ class ActionClassifierNode(ManagedNode):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("action_classifier", **kwargs)
-        self.params = ParamSet(self, ACTION_PARAMS, reload_allowed=self.reload_allowed)
+        self.params = ParamSet(self, ACTION_PARAMS, on_change=self._on_param_change,
+                               reload_allowed=self.reload_allowed)
         self.errors = RateLimitedLog(self.get_logger())
         self.detector: GestureDetector | None = None
         self.classifier = None
@@ -85,6 +86,18 @@ class ActionClassifierNode(ManagedNode):
                 self.get_logger().error(f"learned action model unavailable ({exc}); using the rule baseline. "
                                         "Set actions.weights to a file from `pose-ros train`.")
         return create_action_classifier("rules", **opts)
+
+    def _on_param_change(self, changes: dict) -> str | None:
+        """Gesture thresholds go straight into the running detector (validated there)."""
+        g = {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith("gestures.")}
+        if g and self.detector is not None:
+            try:
+                self.detector.set_params(**g)
+            except ValueError as exc:
+                return f"rejected: {exc}"
+            q = self.detector.params
+            self.signs.set_thresholds(q.on_threshold, q.off_threshold, q.min_duration, q.release_duration)
+        return None
 
     def activate_node(self) -> None:
         self._sub = self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, OUT_QOS)

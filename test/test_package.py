@@ -61,7 +61,7 @@ def test_colcon_build(tmp_path):
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     inst = tmp_path / "install" / "pose_ros"
     for exe in ("video_source", "pose_estimator", "pose_tracker", "action_classifier", "hands_up_stop",
-                "follow_person", "point_target"):
+                "follow_person", "point_target", "pose-ros"):
         assert os.access(inst / "lib" / "pose_ros" / exe, os.X_OK), exe
     assert (inst / "share" / "pose_ros" / "launch" / "pose.launch.py").is_file()
     assert (inst / "share" / "pose_ros" / "config" / "pose.yaml").is_file()

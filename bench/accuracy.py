@@ -54,6 +54,15 @@ def default_shared() -> Path:
     return REPO.parent / "shared"
 
 
+def require_eval(shared: Path, tag: str) -> bool:
+    """True when ``shared/eval`` exists; otherwise say so (benchmarks need ../shared)."""
+    if (shared / "eval").is_dir():
+        return True
+    print(f"[{tag}] evaluation data not found: {shared / 'eval'} is missing; "
+          "pass --shared PATH (the folder that contains eval/)", file=sys.stderr)
+    return False
+
+
 def _reduce_gt(raw: dict, gt_idx: list[int], joints: list[int]) -> dict:
     """Copy of a COCO GT dict keeping only keypoints ``gt_idx`` (which mean COCO ``joints``)."""
     anns = []
@@ -230,9 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
 
-    if not (args.shared / "eval").is_dir():
-        print(f"[accuracy] evaluation data not found: {args.shared / 'eval'} is missing; "
-              "pass --shared PATH (the folder that contains eval/)", file=sys.stderr)
+    if not require_eval(args.shared, "accuracy"):
         return 2
     datasets = load_datasets(args.shared)
     print(f"[accuracy] data: {args.shared / 'eval'}")

@@ -69,6 +69,7 @@ from pose_ros.msg import SkeletonArray  # noqa: E402
 from pose_ros.nodes import conversions as conv  # noqa: E402
 from pose_ros.nodes.diagnostics import RateMeter, StageTimes  # noqa: E402
 from pose_ros.nodes.estimator_health import EstimatorHealth  # noqa: E402
+from speed import letterbox  # noqa: E402  (bench/speed.py: same 640x480 frames)
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options  # noqa: E402
 from pose_ros.nodes.pose_estimator import PoseEstimatorNode  # noqa: E402
 
@@ -78,14 +79,6 @@ RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
 
 
 # ------------------------------------------------------------------ frames
-def letterbox(bgr: np.ndarray) -> np.ndarray:
-    h, w = bgr.shape[:2]
-    s = min(W / w, H / h)
-    nw, nh = int(round(w * s)), int(round(h * s))
-    out = np.zeros((H, W, 3), dtype=np.uint8)
-    x0, y0 = (W - nw) // 2, (H - nh) // 2
-    out[y0:y0 + nh, x0:x0 + nw] = cv2.resize(bgr, (nw, nh), interpolation=cv2.INTER_AREA)
-    return out
 
 
 def load_frames(n: int, shared: Path) -> tuple[str, list[np.ndarray]]:

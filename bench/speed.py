@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DEFAULT_BACKENDS, default_shared, make_backend, read_rgb  # noqa: E402
+from accuracy import DEFAULT_BACKENDS, default_shared, make_backend, read_rgb, require_eval  # noqa: E402
 
 W, H = 640, 480
 
@@ -93,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
 
-    if not (args.shared / "eval").is_dir():
-        print(f"[speed] evaluation photos not found: {args.shared / 'eval'} is missing; "
-              "pass --shared PATH (the folder that contains eval/)", file=sys.stderr)
+    if not require_eval(args.shared, "speed"):
         return 2
     frames = load_frames(args.shared)
     if not frames:

@@ -43,50 +43,42 @@ def create_nodes(specs: list[NodeSpec], params_file: str, extra: dict[str, dict]
     return nodes
 
 
-def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
-        until: Callable[[list], bool] | None = None, extra_nodes: Callable[[], list] | None = None) -> int:
-    """Run the graph until Ctrl-C, or until ``until(nodes)`` returns True (checked at 10 Hz)."""
+def serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
+          until: Callable[[list], bool] | None = None) -> int:
+    """Init rclpy, create the nodes, spin until Ctrl-C (or ``until(nodes)``), shut down in order.
+
+    The one process skeleton for `pose-ros run`, the demo and every node executable.
+    Ctrl-C raises KeyboardInterrupt here (no rclpy signal handler), so node threads stop
+    before the context goes away. Bad sources and parameters exit with code 2.
+    """
     import rclpy
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.exceptions import ParameterException
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
     from pose_ros.core.video import SourceError
 
-    try:
-        args = resolve_args(argv_args)
-        specs = build_graph(args)
-    except ValueError as exc:
-        print(f"pose-ros run: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     use_large_frame_profile()
-    # Our name:=value arguments are not ROS remaps. Ctrl-C raises KeyboardInterrupt
-    # here, so node threads stop before the context goes away (rclpy's own handler
-    # would invalidate it under their feet).
-    rclpy.init(args=sys.argv[:1], signal_handler_options=SignalHandlerOptions.NO)
-    nodes: list = []
+    rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
     # Single-threaded on purpose: heavy work runs in the nodes' own threads, and rclpy's
     # MultiThreadedExecutor busy-spins on the GIL (measured: 300 ms vs 24 ms per frame
     # of lock-step latency on the demo).
     executor = SingleThreadedExecutor()
+    nodes: list = []
     try:
-        nodes = create_nodes(specs, args["params_file"], extra)
-        if extra_nodes is not None:
-            nodes += extra_nodes()
+        nodes = make_nodes()
         for n in nodes:
             executor.add_node(n)
         if until is None:
             while rclpy.ok():  # spin_once: come back to Python to see Ctrl-C
                 executor.spin_once(timeout_sec=0.2)
         else:
-            spin = threading.Thread(target=executor.spin, daemon=True)
-            spin.start()
+            threading.Thread(target=executor.spin, daemon=True).start()
             stop = threading.Event()
-            while not stop.wait(0.1):
-                if until(nodes):
-                    break
+            while not stop.wait(0.1) and not until(nodes):
+                pass
     except (SourceError, ValueError, ParameterException) as exc:
-        print(f"pose-ros run: error: {exc}", file=sys.stderr)
+        print(f"{label}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
@@ -96,6 +88,27 @@ def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
             n.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
+        until: Callable[[list], bool] | None = None, extra_nodes: Callable[[], list] | None = None) -> int:
+    """Run the graph until Ctrl-C, or until ``until(nodes)`` returns True (checked at 10 Hz)."""
+    try:
+        args = resolve_args(argv_args)
+        specs = build_graph(args)
+    except ValueError as exc:
+        print(f"pose-ros run: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if as_bool(args["rviz"]):
+        print(f"pose-ros run: rviz2 is not part of the venv; on a ROS install run "
+              f"`rviz2 -d {config_file('pose.rviz')}`", file=sys.stderr)
+
+    def make_nodes() -> list:
+        nodes = create_nodes(specs, args["params_file"], extra)
+        return nodes + (extra_nodes() if extra_nodes is not None else [])
+
+    # Our name:=value arguments are not ROS remaps: only argv[0] goes to rclpy.
+    return serve(make_nodes, "pose-ros run", sys.argv[:1], until)
 
 
 def parse_launch_style(argv: list[str]) -> dict[str, str]:

@@ -8,7 +8,22 @@ from pose_ros.core.gesture_params import _NAN, POSTURE_NAMES, GestureEvent, Gest
 __all__ = ["Hysteresis"]
 
 
-class Hysteresis:
+class _MeanScore:
+    """Mean of the scores seen while a gesture is (becoming) active: its reported confidence."""
+
+    _sum: float = 0.0
+    _n: int = 0
+
+    def _add(self, score: float) -> None:
+        self._sum += score
+        self._n += 1
+
+    @property
+    def confidence(self) -> float:
+        return self._sum / self._n if self._n else 0.0
+
+
+class Hysteresis(_MeanScore):
     """Two-threshold, two-timer switch on a score stream driven by stamps (seconds)."""
 
     def __init__(self, on: float = 0.6, off: float = 0.4, min_duration: float = 0.2,
@@ -26,10 +41,6 @@ class Hysteresis:
         self._sum = 0.0
         self._n = 0
 
-    @property
-    def confidence(self) -> float:
-        return self._sum / self._n if self._n else 0.0
-
     def update(self, stamp: float, score: float) -> str | None:
         """Feed one score; returns 'start', 'end' or None."""
         if not math.isfinite(score):
@@ -38,8 +49,7 @@ class Hysteresis:
             if score >= self.on:
                 if self._above is None:
                     self._above, self._sum, self._n = stamp, 0.0, 0
-                self._sum += score
-                self._n += 1
+                self._add(score)
                 if stamp - self._above >= self.min_duration:
                     self.active, self.started, self.run_start = True, stamp, self._above
                     self._above = self._below = None
@@ -47,8 +57,7 @@ class Hysteresis:
             else:
                 self._above = None
             return None
-        self._sum += score
-        self._n += 1
+        self._add(score)
         if score < self.off:
             if self._below is None:
                 self._below = stamp
@@ -61,7 +70,7 @@ class Hysteresis:
         return None
 
 
-class _PostureSelector:
+class _PostureSelector(_MeanScore):
     """Hysteresis over mutually exclusive labels: at most one active at a time."""
 
     def __init__(self, p: GestureParams) -> None:
@@ -76,10 +85,6 @@ class _PostureSelector:
         self._sum = 0.0
         self._n = 0
 
-    @property
-    def confidence(self) -> float:
-        return self._sum / self._n if self._n else 0.0
-
     def update(self, stamp: float, scores: dict[str, float]
                ) -> list[tuple[str, str, float, float]]:
         """-> [(name, 'start'|'end', confidence, window_start)], ends first."""
@@ -90,8 +95,7 @@ class _PostureSelector:
         switching = (best != self.current and bs >= p.on_threshold
                      and (self.current is None or bs >= cs + p.posture_switch_margin))
         if self.current is not None:
-            self._sum += cs
-            self._n += 1
+            self._add(cs)
             if cs < p.off_threshold:
                 if self._below is None:
                     self._below = stamp

@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-from pose_ros.paths import use_large_frame_profile
 
 # executable name -> "module:NodeClass"
 NODES = {
@@ -17,8 +16,6 @@ NODES = {
     "point_target": "pose_ros.examples.point_target:PointTargetNode",
 }
 
-EXIT_BAD_INPUT = 2
-
 
 def node_class(name: str):
     module, cls = NODES[name].split(":")
@@ -27,65 +24,26 @@ def node_class(name: str):
 
 def spin_node(cls, args=None) -> int:
     """Run one node until Ctrl-C; bad sources/parameters exit with code 2 and one clear line."""
-    import rclpy
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-    from rclpy.exceptions import ParameterException
-    from rclpy.signals import SignalHandlerOptions
-
-    from pose_ros.core.video import SourceError
-
-    use_large_frame_profile()
-    # Ctrl-C raises KeyboardInterrupt: node threads stop before the context is shut down.
-    rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
-    node = None
-    try:
-        node = cls()
-        executor = SingleThreadedExecutor()  # heavy work runs in node threads (see runner.py)
-        executor.add_node(node)
-        # spin_once in a loop, not spin(): with our own SIGINT handling the executor
-        # must come back to Python now and then to see Ctrl-C.
-        while rclpy.ok():
-            executor.spin_once(timeout_sec=0.2)
-    except (SourceError, ValueError, ParameterException) as exc:
-        print(f"[{cls.__name__}] error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.try_shutdown()
-    return 0
+    from pose_ros.runner import serve
+    return serve(lambda: [cls()], cls.__name__, args if args is not None else sys.argv)
 
 
 def main(name: str) -> int:
     return spin_node(node_class(name))
 
 
-def video_source() -> int:
-    return main("video_source")
+def _entry(name: str):
+    """A console-script function for node ``name`` (setup.py points each executable at one)."""
+    def run() -> int:
+        return main(name)
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
-def pose_estimator() -> int:
-    return main("pose_estimator")
-
-
-def pose_tracker() -> int:
-    return main("pose_tracker")
-
-
-def action_classifier() -> int:
-    return main("action_classifier")
-
-
-def hands_up_stop() -> int:
-    return main("hands_up_stop")
-
-
-def follow_person() -> int:
-    return main("follow_person")
-
-
-def point_target() -> int:
-    return main("point_target")
+video_source = _entry("video_source")
+pose_estimator = _entry("pose_estimator")
+pose_tracker = _entry("pose_tracker")
+action_classifier = _entry("action_classifier")
+hands_up_stop = _entry("hands_up_stop")
+follow_person = _entry("follow_person")
+point_target = _entry("point_target")

@@ -20,6 +20,15 @@ os.environ.setdefault("PYTHONUNBUFFERED", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Fuzz tests (hypothesis): no example database in the tree, no per-example deadline
+# (the machine is shared and slow at times); CI runs a fixed, repeatable set of cases.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("pose_ros", database=None, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", parent=settings.get_profile("pose_ros"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "pose_ros")
+
 # The first frames of the demo video: the jumping-jacks person stands on the box,
 # inside this normalised region (x0, y0, x1, y1) of the image.
 CLIP_FRAMES = 30

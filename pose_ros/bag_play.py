@@ -104,7 +104,12 @@ class ResultWaiter:
                 if left <= 0:
                     return False
                 self.cond.wait(min(left, 0.1))
+            self.seen.discard(stamp_ns)  # a looped bag sends the same stamp again
         return True
+
+    def clear(self) -> None:
+        with self.cond:
+            self.seen.clear()
 
     def close(self) -> None:
         """Stop spinning before the node and context go away (else rcl aborts)."""
@@ -194,6 +199,8 @@ def _play(node, reader, conns, classes, rate, clock, remaps, loop, start_delay, 
     period = 1.0 / clock_hz if clock_hz > 0 else float("inf")
     while not stop.is_set():
         wall0, t0 = time.monotonic(), None
+        if waiter is not None:
+            waiter.clear()
         for conn, ns, data in reader.messages(connections=conns):
             if stop.is_set():
                 break

@@ -57,6 +57,7 @@ class ActionClassifierNode(ManagedNode):
         self.windows: dict[str, TrackWindow] = {}
         self.last_seen: dict[str, float] = {}
         self._last_actions = -math.inf
+        self.resets = 0  # stamps went back (bag loop): every window started over
         self._sub = None
         self.input = RateMeter()
         self.stages = StageTimes()
@@ -122,11 +123,13 @@ class ActionClassifierNode(ManagedNode):
             levels.append((WARN, "no skeletons received"))
         level, msg = worst(levels)
         return level, msg, [("input rate Hz", f"{self.input.rate():.1f}"), ("tracks", len(self.windows)),
-                            ("classifier", type(self.classifier).__name__)] + self.stages.values()
+                            ("classifier", type(self.classifier).__name__), ("stamp resets", self.resets)] \
+            + self.input.gap_values("input") + self.stages.values()
 
     def _on_skeletons(self, msg: SkeletonArray) -> None:
         if not self.active or self.detector is None:
             return
+        self.input.gap = self.params["diag.no_input_timeout"]
         self.input.tick()
         t0 = time.perf_counter()
         try:
@@ -180,6 +183,9 @@ class ActionClassifierNode(ManagedNode):
         self.pub_actions.publish(out)
 
     def _end_all(self, msg: SkeletonArray, stamp: float) -> None:
+        """Time went back (a bag looped): end every gesture, forget every window and track."""
+        self.resets += 1
+        self.get_logger().info(f"stamps went back to {stamp:.3f} s (bag loop?): all tracks and windows reset")
         events = [e for tid in list(self.windows)
                   for e in self.detector.end_track(tid, stamp) + self.signs.end_track(tid, stamp)]
         if events:

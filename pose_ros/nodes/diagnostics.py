@@ -19,17 +19,37 @@ OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.E
 
 
 class RateMeter:
-    """Events per second over the last ``window`` seconds of monotonic time."""
+    """Events per second over the last ``window`` seconds of monotonic time.
 
-    def __init__(self, window: float = 5.0) -> None:
+    Also remembers gaps: a stream that stops (a camera driver restarting) and comes
+    back shows up as ``gaps`` / ``last_gap`` afterwards, not only while it is silent.
+    """
+
+    def __init__(self, window: float = 5.0, gap: float = 5.0) -> None:
         self.window = window
+        self.gap = gap      # a pause longer than this counts as a gap
         self._t: deque[float] = deque()
         self.last = -1.0  # monotonic time of the last event, -1 = never
+        self.gaps = 0
+        self.last_gap = 0.0   # seconds of the most recent gap
+        self.longest_gap = 0.0
 
-    def tick(self) -> None:
+    def tick(self) -> float:
+        """Count one event; returns the length of the gap it ends (0 when there was none)."""
         now = time.monotonic()
+        pause = now - self.last if self.last >= 0 else 0.0
         self._t.append(now)
         self.last = now
+        if pause > self.gap:
+            self.gaps += 1
+            self.last_gap = pause
+            self.longest_gap = max(self.longest_gap, pause)
+            return pause
+        return 0.0
+
+    def gap_values(self, what: str) -> list[tuple[str, str]]:
+        return [(f"{what} gaps", self.gaps), (f"last {what} gap s", f"{self.last_gap:.1f}"),
+                (f"longest {what} gap s", f"{self.longest_gap:.1f}")]
 
     def rate(self) -> float:
         now = time.monotonic()

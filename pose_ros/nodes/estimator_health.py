@@ -18,6 +18,14 @@ class EstimatorHealth:
         self.latency = math.nan
         self.people = 0
 
+    def input_tick(self) -> None:
+        """One image arrived; a pause longer than diag.no_input_timeout is logged once, as a gap."""
+        self.input.gap = self.node.params["diag.no_input_timeout"]
+        pause = self.input.tick()
+        if pause:
+            self.node.get_logger().warning(
+                f"images again after {pause:.1f} s without input (input gap {self.input.gaps}); resuming")
+
     def frame_done(self, stamp, people: int, timings: dict[str, float]) -> None:
         self.processed.tick()
         self.stages.add(timings)
@@ -45,6 +53,7 @@ class EstimatorHealth:
                 levels.append((WARN, f"latency {1000 * self.latency:.0f} ms over budget"))
         level, msg = worst(levels)
         backend = n.pipeline.backend if n.pipeline is not None else None
+        tracker = n.pipeline.tracker if n.pipeline is not None else None
         values = [
             ("state", "active" if n.active else ("inactive" if n.configured else "unconfigured")),
             ("backend", p["backend"]), ("model", backend.model if backend is not None else "not loaded"),
@@ -53,5 +62,6 @@ class EstimatorHealth:
             ("dropped frames", n.stats["dropped"]), ("bad input", n.stats["bad_input"]),
             ("latency ms", "n/a" if math.isnan(self.latency) else f"{1000 * self.latency:.1f}"),
             ("people tracked", self.people),
-        ] + self.stages.values() + n.diagnostics.cost.values()
+            ("tracker resets", tracker.resets if tracker is not None else 0),
+        ] + self.input.gap_values("input") + self.stages.values() + n.diagnostics.cost.values()
         return level, msg, values

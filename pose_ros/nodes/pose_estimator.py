@@ -136,7 +136,7 @@ class PoseEstimatorNode(ManagedNode):
 
     # -- inputs --------------------------------------------------------------------------
     def _offer(self, kind: str, msg) -> None:
-        self.health.input.tick()
+        self.health.input_tick()
         with self._cond:
             self.stats["received"] += 1
             if self._pending is not None:

@@ -28,11 +28,18 @@ class Param:
         if self.choices is not None and value not in self.choices:
             return f"{self.name}={value!r} is not one of {list(self.choices)}"
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if self.min is not None and value < self.min:
-                return f"{self.name}={value} is below the minimum {self.min}"
-            if self.max is not None and value > self.max:
-                return f"{self.name}={value} is above the maximum {self.max}"
+            if value != value or (self.min is not None and value < self.min) \
+                    or (self.max is not None and value > self.max):  # value != value: NaN
+                return f"{self.name}={value} is out of range; allowed: {self.allowed()}"
         return None
+
+    def allowed(self) -> str:
+        """The allowed range in words, for error messages."""
+        if self.min is not None and self.max is not None:
+            return f"{self.min} to {self.max}"
+        if self.min is not None:
+            return f">= {self.min}"
+        return f"<= {self.max}" if self.max is not None else "any number"
 
     def descriptor(self) -> ParameterDescriptor:
         extra = f" One of {list(self.choices)}." if self.choices else ""

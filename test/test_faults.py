@@ -74,18 +74,22 @@ def test_camera_stops_and_comes_back(tmp_path, person_clip):
                         and ros.node.count_publishers("/pose/skeletons") > 0, 60), log.read_text()[-2000:]
 
         def send(sec: int) -> None:
-            pub.publish(_image(bgr, sec))
+            pub.publish(_image(bgr, sec))  # the current publisher (replaced below)
             assert wait_for(lambda: any(m.header.stamp.sec == sec for m in got), 30), log.read_text()[-2000:]
 
         for sec in range(1, 4):
             send(sec)
-        # The camera goes quiet: the node says so while it is quiet ...
+        # The camera driver goes away (its writer is destroyed): the node says so while it is quiet ...
+        ros.node.destroy_publisher(pub)
         mark = len(diags)
         assert wait_for(lambda: any(s.name == name and s.level == s.WARN and "no input images" in s.message
                                     for a in diags[mark:] for s in a.status), 15), \
             [(s.name, s.level, s.message) for a in diags[-3:] for s in a.status]
         # ... and resumes by itself, in the same process, when frames come back.
         pid = est.pid
+        pub = ros.node.create_publisher(Image, "/camera/image_raw",
+                                        QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE))
+        assert wait_for(lambda: pub.get_subscription_count() > 0, 30)
         for sec in range(10, 13):
             send(sec)
         assert est.poll() is None and est.pid == pid

@@ -54,7 +54,9 @@ class RuleActionClassifier:
         if vis.mean() < self.min_visible:
             return None
         _, hips = body_centres(kp, self.min_score)
-        torso = np.nanmedian(torso_length(kp, self.min_score))
+        tl = torso_length(kp, self.min_score)
+        # no torso seen in the whole window (e.g. shoulders and hips occluded): no scale
+        torso = np.nanmedian(tl) if np.isfinite(tl).any() else np.nan
         ok = np.isfinite(hips).all(axis=1)
         if ok.sum() < 3 or not np.isfinite(torso) or torso <= 1e-6:
             return None

@@ -3,9 +3,10 @@
 Everything here works on COCO-17 keypoint arrays, ``(17, 3)`` for one person in one
 frame or ``(T, 17, 3)`` for a track over time, with x, y in pixels (y down) and a
 score in the last column. A joint is *missing* when its score is <= ``min_score``
-or a coordinate is not finite; missing joints produce NaN, never a warning and never
-a division by zero. Time is always given as stamps in seconds (never frame counts),
-so results do not depend on the camera rate or on dropped frames.
+or a coordinate is not finite (or beyond ``skeleton.MAX_COORD``: a broken detection);
+missing joints produce NaN, never a warning and never a division by zero. Arrays of
+another shape are a ValueError. Time is always given as stamps in seconds (never
+frame counts), so results do not depend on the camera rate or on dropped frames.
 
 The per-track time window, :class:`TrackWindow`, lives in ``track_window.py`` and is
 re-exported here.
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pose_ros.core.skeleton import NUM_COCO17, Coco
+from pose_ros.core.skeleton import NUM_COCO17, Coco, coords_ok
 from pose_ros.core.track_window import TrackWindow
 
 __all__ = [
@@ -41,23 +42,24 @@ JOINT_ANGLE_NAMES: tuple[str, ...] = (
 def _as_batch(kp: Any) -> tuple[np.ndarray, bool]:
     """float64 (T, 17, C) copy-free view plus whether the input was a single frame."""
     a = np.asarray(kp, dtype=np.float64)
-    if a.ndim == 2:
-        return a[None], True
-    if a.ndim != 3:
-        raise ValueError(f"expected (17, C) or (T, 17, C) keypoints, got shape {a.shape}")
-    return a, False
+    if a.ndim not in (2, 3) or a.shape[-2] != NUM_COCO17 or a.shape[-1] < 3:
+        raise ValueError(f"expected (17, C) or (T, 17, C) keypoints with C >= 3, got shape {a.shape}")
+    return (a[None], True) if a.ndim == 2 else (a, False)
 
 
 def visible_mask(kp: np.ndarray, min_score: float = 0.0, is_3d: bool = False) -> np.ndarray:
-    """Boolean (..., 17): joint present (finite coordinates and score > ``min_score``).
+    """Boolean (..., 17): joint present (finite coordinates within ``MAX_COORD`` and
+    score > ``min_score``).
 
-    With ``is_3d`` the last column is z, not a score, and only finiteness counts.
+    With ``is_3d`` the last column is z, not a score, and only the coordinates count.
     """
     kp = np.asarray(kp)
+    if kp.ndim < 1 or kp.shape[-1] < 3:
+        raise ValueError(f"expected (..., C) keypoints with C >= 3, got shape {kp.shape}")
     if is_3d:
-        return np.isfinite(kp[..., :3]).all(axis=-1)
+        return coords_ok(kp[..., :3])
     score = kp[..., 2]
-    ok = np.isfinite(kp[..., :2]).all(axis=-1) & np.isfinite(score)
+    ok = coords_ok(kp[..., :2]) & np.isfinite(score)
     return ok & (np.where(ok, score, 0.0) > min_score)
 
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from pose_ros.core.skeleton import Person, TrackState
+from pose_ros.core.skeleton import Person, TrackState, coords_ok
 
 
 def _alpha(cutoff: np.ndarray | float, dt: np.ndarray) -> np.ndarray:
@@ -27,7 +27,9 @@ class OneEuroFilter:
     its state for them and returns the raw input there unchanged, so a joint the
     detector loses is never dragged toward a NaN or a low-score guess. Each element
     keeps its own last time, so a joint that comes back after ``max_gap`` seconds
-    restarts from its new position instead of sliding in from the old one.
+    restarts from its new position instead of sliding in from the old one, and so
+    does one whose update overflows (a huge jump over a tiny ``dt``): the output for a
+    finite sample is always finite.
     """
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0,
@@ -78,9 +80,14 @@ class OneEuroFilter:
             # code: differencing against the lagging filtered value (the paper's form)
             # overestimates a steady speed by lag/dt, which matters once published.
             dts, xs, xp, dxp = dt[step], x[step], self._x[step], self._dx[step]
-            dx = _alpha(self.d_cutoff, dts) * ((xs - self._raw[step]) / dts - dxp) + dxp
-            cutoff = self.min_cutoff + self.beta * np.abs(dx)
-            self._x[step] = xp + _alpha(cutoff, dts) * (xs - xp)
+            with np.errstate(over="ignore", invalid="ignore"):   # checked just below
+                dx = _alpha(self.d_cutoff, dts) * ((xs - self._raw[step]) / dts - dxp) + dxp
+                cutoff = self.min_cutoff + self.beta * np.abs(dx)
+                xn = xp + _alpha(cutoff, dts) * (xs - xp)
+            blown = ~(np.isfinite(xn) & np.isfinite(dx))
+            if blown.any():     # overflow: restart these elements from the sample
+                xn[blown], dx[blown] = xs[blown], 0.0
+            self._x[step] = xn
             self._dx[step], self._t[step] = dx, t
         self._raw[fresh | step] = x[fresh | step]
         return np.where(ok, self._x, x)
@@ -120,9 +127,11 @@ class SkeletonSmoother:
 
         Untracked people (empty id) have no history and pass through. With
         ``velocities`` each tracked person gets ``velocities`` (17, 2) in px/s (NaN for
-        joints not seen this frame).
+        joints not seen this frame). A non-finite stamp is a ValueError.
         """
         stamp = float(stamp)
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be finite, got {stamp}")
         if self._last_stamp is not None and stamp < self._last_stamp:
             self.reset()                     # bag loop: the past is not this track's past
         self._last_stamp = stamp
@@ -138,9 +147,12 @@ class SkeletonSmoother:
             elif reborn:
                 f.reset()
             self._seen[p.track_id], self._state[p.track_id] = stamp, p.track_state
-            kp = np.array(p.keypoints, dtype=np.float32, copy=True)
+            with np.errstate(over="ignore"):   # a value beyond float32 is garbage: not valid below
+                kp = np.array(p.keypoints, dtype=np.float32, copy=True)
+            if kp.ndim != 2 or kp.shape[1] != 3:
+                continue             # not keypoints the filter can read: passed through
             with np.errstate(invalid="ignore"):
-                valid = (kp[:, 2] >= self.min_score) & np.isfinite(kp).all(axis=1)
+                valid = (kp[:, 2] >= self.min_score) & np.isfinite(kp[:, 2]) & coords_ok(kp[:, :2])
             kp[:, :2] = f(kp[:, :2], stamp, valid)
             p.keypoints = kp
             if velocities:

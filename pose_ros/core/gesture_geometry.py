@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pose_ros.core.gesture_params import _NAN, POSTURE_NAMES, GestureParams
-from pose_ros.core.skeleton import Coco
+from pose_ros.core.skeleton import Coco, coords_ok
 
 if TYPE_CHECKING:
     from pose_ros.core.gestures import _Track
@@ -71,7 +71,7 @@ class GestureGeometry:
         p = self.params
         if kp.shape != (17, 3):
             raise ValueError(f"expected (17, 3) keypoints, got {kp.shape}")
-        vis = np.isfinite(kp).all(axis=1)
+        vis = coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2])   # no inf from huge garbage either
         vis &= np.where(vis, kp[:, 2], 0.0) > p.min_keypoint_score
         fr = _Frame(kp=kp, vis=vis)
 
@@ -190,8 +190,8 @@ class GestureGeometry:
         k3 = np.asarray(k3, dtype=np.float64)
         s = Coco.LEFT_SHOULDER if side == "left" else Coco.RIGHT_SHOULDER
         w = Coco.LEFT_WRIST if side == "left" else Coco.RIGHT_WRIST
-        if k3.shape[0] <= max(s, w) or not (np.isfinite(k3[s, :3]).all()
-                                            and np.isfinite(k3[w, :3]).all()):
+        if k3.ndim != 2 or k3.shape[1] < 3 or k3.shape[0] <= max(s, w) \
+                or not coords_ok(k3[[s, w], :3]).all():
             return None, None
         d = k3[w, :3] - k3[s, :3]
         n = float(np.linalg.norm(d))

@@ -135,9 +135,16 @@ class GestureDetector(GestureGeometry):
 
         ``person`` is a Person (``keypoints`` (17, 3), optional ``keypoints_3d``) or a
         bare (17, 3) keypoint array. A stamp earlier than the track's last one ends its
-        active gestures (at this stamp) and restarts the track.
+        active gestures (at the track's last stamp, see :meth:`end_track`) and restarts
+        the track. Keypoints that are not (17, 3) or a non-finite stamp are a
+        ValueError, raised before any state changes.
         """
         stamp = float(stamp)
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be finite, got {stamp}")
+        kp = np.asarray(getattr(person, "keypoints", person), dtype=np.float64)
+        if kp.shape != (17, 3):
+            raise ValueError(f"expected (17, 3) keypoints, got {kp.shape}")
         events: list[GestureEvent] = []
         tr = self._tracks.get(track_id)
         if tr is not None and stamp < tr.last_stamp:
@@ -147,7 +154,6 @@ class GestureDetector(GestureGeometry):
             tr = self._tracks[track_id] = _Track(self.params)
         tr.last_stamp = stamp
         with np.errstate(all="ignore"):
-            kp = np.asarray(getattr(person, "keypoints", person), dtype=np.float64)
             k3 = getattr(person, "keypoints_3d", None)
             fr = self._frame(kp)
             tr.window.add(stamp, person, self._window_features(fr))
@@ -177,10 +183,17 @@ class GestureDetector(GestureGeometry):
         return events + ends + starts
 
     def end_track(self, track_id: str, stamp: float) -> list[GestureEvent]:
-        """End every active gesture of a track that disappeared and forget the track."""
+        """End every active gesture of a track that disappeared and forget the track.
+
+        The ends are at ``stamp``, or at the track's last stamp when ``stamp`` is earlier
+        (time went backwards) or not finite: an end never precedes its start.
+        """
         tr = self._tracks.pop(track_id, None)
         if tr is None:
             return []
+        stamp = float(stamp)
+        if not (math.isfinite(stamp) and stamp >= tr.last_stamp):
+            stamp = tr.last_stamp
         out = []
         for name, h in tr.hyst.items():
             if h.active:

@@ -42,9 +42,8 @@ class Hysteresis(_MeanScore):
         self._n = 0
 
     def update(self, stamp: float, score: float) -> str | None:
-        """Feed one score; returns 'start', 'end' or None."""
-        if not math.isfinite(score):
-            score = 0.0
+        """Feed one score (clipped to [0, 1], non-finite -> 0); returns 'start', 'end' or None."""
+        score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0   # confidence stays in [0, 1]
         if not self.active:
             if score >= self.on:
                 if self._above is None:

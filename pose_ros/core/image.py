@@ -26,6 +26,8 @@ from typing import Union
 import cv2
 import numpy as np
 
+from pose_ros.core.skeleton import coords_ok
+
 BufferLike = Union[bytes, bytearray, memoryview, array.array, np.ndarray]
 
 
@@ -73,6 +75,8 @@ def _canonical(encoding: str) -> str:
 def _byte_view(data: BufferLike) -> np.ndarray:
     """1-D uint8 view of any buffer (rclpy gives array.array('B')), copying only if it must."""
     if isinstance(data, np.ndarray):
+        if data.dtype.hasobject:   # no bytes behind an array of Python objects
+            raise ImageError(f"image data must be bytes-like, got a numpy array of {data.dtype}")
         arr = data if data.flags.c_contiguous else np.ascontiguousarray(data)
         return arr.reshape(-1).view(np.uint8)
     try:
@@ -80,16 +84,26 @@ def _byte_view(data: BufferLike) -> np.ndarray:
     except TypeError:
         try:
             return np.asarray(data, dtype=np.uint8).reshape(-1)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:   # OverflowError: a value > 255
             raise ImageError(
-                f"image data must be bytes-like (bytes, bytearray, memoryview, array.array or a "
-                f"numpy array), got {type(data).__name__}") from exc
+                f"image data must be bytes-like (bytes, bytearray, memoryview, array.array, a "
+                f"numpy array or a list of 0..255 ints), got {type(data).__name__}: {exc}") from exc
+
+
+def _as_int(encoding: str, name: str, value: object) -> int:
+    """A geometry field as int; a NaN, inf, None or text field is a malformed message."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ImageError(f"{encoding} image {name} must be an integer, got {value!r}; "
+                         "the message is malformed") from exc
 
 
 def _strided(encoding: str, width: int, height: int, step: int, bpp: int, data: BufferLike,
              dtype: np.dtype | str, shape_tail: tuple[int, ...]) -> np.ndarray:
     """Validate the geometry and return an (H, W, *tail) view honouring ``step`` padding."""
-    width, height, step = int(width), int(height), int(step)
+    width, height, step = (_as_int(encoding, n, v) for n, v in
+                           (("width", width), ("height", height), ("step", step)))
     if width <= 0 or height <= 0:
         raise ImageError(f"{encoding} image has zero or negative size {width}x{height}; "
                          "the publisher sent an empty image, check the camera driver")
@@ -153,7 +167,8 @@ def _yuv422_to_rgb(v: np.ndarray, uyvy: bool) -> np.ndarray:
     c = 0 if uyvy else 1            # chroma byte index within a pixel
     padded[:, w, 1 - c] = v[:, w - 1, 1 - c]                       # repeat the luma
     padded[:, w, c] = v[:, w - 2, c] if w >= 2 else 128           # V of the previous pair
-    return cv2.cvtColor(padded, code)[:, :w]
+    # the slice would be a strided view: the module promises a C-contiguous YUV result
+    return np.ascontiguousarray(cv2.cvtColor(padded, code)[:, :w])
 
 
 def image_to_rgb(encoding: str, width: int, height: int, step: int, is_bigendian: bool,
@@ -302,7 +317,8 @@ def keypoints_to_3d(keypoints: np.ndarray, depth_m: np.ndarray, fx: float, fy: f
     depth pixels for the lookup only. Depth is the median of the valid pixels in a
     ``window`` x ``window`` patch (odd; even is rounded up), which rejects holes and
     single-pixel noise at joint edges. Rows are NaN where the keypoint is missing
-    (score <= ``min_score`` or NaN) or no depth in the patch is valid.
+    (score <= ``min_score`` or NaN, or coordinates beyond ``skeleton.MAX_COORD``) or no
+    depth in the patch is valid.
     """
     kp = np.asarray(keypoints, dtype=np.float64).reshape(-1, 3)
     depth = np.asarray(depth_m)
@@ -310,7 +326,7 @@ def keypoints_to_3d(keypoints: np.ndarray, depth_m: np.ndarray, fx: float, fy: f
         raise ImageError(f"depth must be (H, W), got shape {depth.shape}")
     out = np.full((kp.shape[0], 3), np.nan, np.float32)
     with np.errstate(invalid="ignore"):
-        ok = np.isfinite(kp).all(axis=1) & (kp[:, 2] > min_score)
+        ok = coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2]) & (kp[:, 2] > min_score)
     if not ok.any():
         return out
     u, v = kp[ok, 0], kp[ok, 1]
@@ -347,3 +363,18 @@ __all__ = [
     "cv2_compatible", "decode_compressed", "depth_to_metres", "image_to_rgb", "keypoints_to_3d",
     "rgb_to_image_fields",
 ]
+
+
+def letterbox(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Fit ``img`` (any channel order) into width x height keeping its aspect ratio; pad black.
+
+    The benchmarks feed every backend the same 640x480 frames made this way.
+    """
+    h, w = img.shape[:2]
+    s = min(width / w, height / h)
+    nw, nh = max(1, int(round(w * s))), max(1, int(round(h * s)))
+    out = np.zeros((height, width) + img.shape[2:], dtype=img.dtype)
+    x0, y0 = (width - nw) // 2, (height - nh) // 2
+    out[y0:y0 + nh, x0:x0 + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA).reshape(
+        (nh, nw) + img.shape[2:])
+    return out

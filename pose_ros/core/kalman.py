@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 _F_CACHE: dict[float, np.ndarray] = {}
+MAX_DT = 1e6   # seconds (11 days): the longest step :func:`predict` extrapolates
 
 
 def transition(dt: float) -> np.ndarray:
@@ -49,8 +50,13 @@ def predict(x: np.ndarray, P: np.ndarray, dt: float, accel_std: float = 3.0,
     """Advance all tracks by ``dt`` seconds (white-noise acceleration model).
 
     ``accel_std`` is in box heights per second squared: people start, stop and
-    turn, so the centre gets more process noise than the box size.
+    turn, so the centre gets more process noise than the box size. ``dt`` must be
+    finite and at most :data:`MAX_DT` (a ValueError otherwise): a longer gap is a
+    new scene, not something to extrapolate (and ``dt ** 4`` would overflow).
     """
+    dt = float(dt)
+    if not dt <= MAX_DT:    # NaN, inf or too long (dt <= 0 predicts nothing, below)
+        raise ValueError(f"prediction time step must be finite and <= {MAX_DT:g} s, got {dt}")
     if len(x) == 0 or dt <= 0.0:
         return x, P
     F = transition(dt)

@@ -5,6 +5,8 @@ person's own hand), so consumers treat them like any other gesture.
 """
 from __future__ import annotations
 
+import math
+
 from pose_ros.core.gestures import GestureEvent, Hysteresis
 
 
@@ -13,9 +15,19 @@ class HandSignEvents:
                  release_duration: float = 0.3) -> None:
         self._args = (on, off, min_duration, release_duration)
         self._tracks: dict[str, dict[str, Hysteresis]] = {}
+        self._last: dict[str, float] = {}   # last stamp per track
 
     def update(self, track_id: str, stamp: float, signs: dict[str, tuple[str, float]]) -> list[GestureEvent]:
-        """Feed one frame's signs of one track ({'left': (sign, conf), ...}); returns new events."""
+        """Feed one frame's signs of one track ({'left': (sign, conf), ...}); returns new events.
+
+        As for body gestures, a stamp earlier than the track's last one ends its active
+        signs and restarts the track; a non-finite stamp is a ValueError.
+        """
+        stamp = float(stamp)
+        if not math.isfinite(stamp):
+            raise ValueError(f"stamp must be finite, got {stamp}")
+        restart = self.end_track(track_id, stamp) if stamp < self._last.get(track_id, stamp) else []
+        self._last[track_id] = stamp
         hyst = self._tracks.setdefault(track_id, {})
         scores = {f"hand_{sign}_{side}": conf for side, (sign, conf) in signs.items() if sign and sign != "none"}
         for name in scores:
@@ -25,15 +37,21 @@ class HandSignEvents:
             ev = h.update(stamp, scores.get(name, 0.0))
             if ev is not None:
                 events.append(self._event(track_id, name, ev, h, stamp))
-        return events
+        return restart + events
 
     def end_track(self, track_id: str, stamp: float) -> list[GestureEvent]:
+        """End the active signs of a track and forget it; at its last stamp if ``stamp`` is earlier."""
+        stamp = float(stamp)
+        last = self._last.pop(track_id, stamp)
+        if not (math.isfinite(stamp) and stamp >= last):
+            stamp = last
         events = [self._event(track_id, name, GestureEvent.END, h, stamp)
                   for name, h in self._tracks.pop(track_id, {}).items() if h.active]
         return events
 
     def reset(self) -> None:
         self._tracks.clear()
+        self._last.clear()
 
     def set_thresholds(self, on: float, off: float, min_duration: float, release_duration: float) -> None:
         """New hysteresis constants, for running and future signs."""

@@ -123,23 +123,45 @@ class Person:
         return self.box
 
 
+# Coordinates beyond this magnitude (pixels; metres for 3D points) come from a broken
+# detector, not from a camera: every stage treats them as missing, like NaN, so that
+# none of them squares or subtracts them into inf (or a float32 cast into an overflow).
+MAX_COORD = 1e6
+
+
+def coords_ok(points: np.ndarray) -> np.ndarray:
+    """Boolean (...,): all coordinates along the last axis finite and within +-MAX_COORD."""
+    return (np.abs(np.asarray(points)) <= MAX_COORD).all(axis=-1)   # NaN compares False
+
+
 def keypoint_box(keypoints: np.ndarray, min_score: float = 0.05) -> np.ndarray | None:
-    """Tight box around the keypoints scored above ``min_score``; None if none are."""
-    ok = (keypoints[:, 2] > min_score) & np.isfinite(keypoints[:, :2]).all(axis=1)
+    """Tight box around the keypoints scored above ``min_score``; None if none are.
+
+    None as well for an array that is not (N, 3+): no scores, no visible keypoint.
+    """
+    kp = np.asarray(keypoints)
+    if kp.ndim != 2 or kp.shape[1] < 3:
+        return None
+    ok = (kp[:, 2] > min_score) & coords_ok(kp[:, :2])
     if not ok.any():
         return None
-    pts = keypoints[ok, :2]
+    pts = kp[ok, :2]
     return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32)
 
 
 def mask_missing(keypoints: np.ndarray, min_score: float = 0.0) -> np.ndarray:
-    """Set x, y to NaN and score to 0 where the score is <= ``min_score`` or not finite.
+    """Set x, y to NaN and score to 0 where the score is <= ``min_score`` or not finite,
+    or a coordinate is not finite or beyond :data:`MAX_COORD`.
 
     Enforces the message convention in one place: an undetected joint has score 0
-    and NaN coordinates.
+    and NaN coordinates. Raises ValueError for an array that is not (N, 3).
     """
-    kp = np.asarray(keypoints, dtype=np.float32).copy()
-    bad = ~np.isfinite(kp).all(axis=1) | (kp[:, 2] <= min_score)
+    src = np.asarray(keypoints)
+    if src.ndim != 2 or src.shape[1] != 3:
+        raise ValueError(f"expected (N, 3) keypoints, got shape {src.shape}")
+    with np.errstate(over="ignore"):   # beyond float32 -> inf, masked below
+        kp = src.astype(np.float32)    # always a copy
+    bad = ~np.isfinite(kp[:, 2]) | (kp[:, 2] <= min_score) | ~coords_ok(kp[:, :2])
     kp[bad, :2] = np.nan
     kp[bad, 2] = 0.0
     return kp

@@ -22,7 +22,9 @@ class TrackWindow:
     stamp earlier than the newest one (bag loop, clock reset) clears the window first.
     ``features`` lets a caller store a per-sample vector alongside (e.g. derived
     scalars), kept and dropped with the sample. ``max_samples`` bounds memory when
-    stamps are dense.
+    stamps are dense. A non-finite stamp or keypoints that are not (17, 3) are a
+    ValueError and leave the window as it was; ``keypoints_3d`` that are not (17, 3)
+    count as "no 3D" for that sample.
     """
 
     def __init__(self, window: float = 2.0, max_samples: int = 1024) -> None:
@@ -52,17 +54,23 @@ class TrackWindow:
     def add(self, stamp: float, person: Any, features: np.ndarray | None = None) -> bool:
         """Append one sample; returns True when time went backwards and the window reset."""
         stamp = float(stamp)
-        reset = bool(self._s) and stamp < self._s[-1]
-        if reset:
-            self.reset()
-            self.resets += 1
+        if not np.isfinite(stamp):   # would never be trimmed and would break the order
+            raise ValueError(f"stamp must be finite, got {stamp}")
         kp = np.asarray(getattr(person, "keypoints", person), dtype=np.float64)
         if kp.shape != (NUM_COCO17, 3):
             raise ValueError(f"expected (17, 3) keypoints, got {kp.shape}")
         k3 = getattr(person, "keypoints_3d", None)
+        if k3 is not None:
+            k3 = np.asarray(k3, dtype=np.float64)
+            if k3.shape != (NUM_COCO17, 3):
+                k3 = None        # a 3D array of another layout: no 3D for this sample
+        reset = bool(self._s) and stamp < self._s[-1]
+        if reset:
+            self.reset()
+            self.resets += 1
         self._s.append(stamp)
         self._kp.append(kp)
-        self._kp3.append(None if k3 is None else np.asarray(k3, dtype=np.float64))
+        self._kp3.append(k3)
         self._f.append(None if features is None else np.asarray(features, dtype=np.float64))
         self.last_person = person
         self._cache.clear()

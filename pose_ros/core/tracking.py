@@ -30,7 +30,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from pose_ros.core import kalman
-from pose_ros.core.skeleton import COCO17_SIGMAS, NUM_COCO17, Person, TrackState, keypoint_box
+from pose_ros.core.skeleton import (
+    COCO17_SIGMAS, NUM_COCO17, Person, TrackState, coords_ok, keypoint_box,
+)
 
 _OKS_K2 = (2.0 * COCO17_SIGMAS) ** 2
 # Body-shape descriptor: symmetric limb pairs, averaged over the sides seen, so a
@@ -142,6 +144,14 @@ class _Track:
     confirmed: bool = False
 
 
+def _good_box(box: np.ndarray | None) -> bool:
+    """4 finite numbers within MAX_COORD with x_min <= x_max and y_min <= y_max."""
+    if box is None:
+        return False
+    b = np.asarray(box)
+    return b.shape == (4,) and bool(coords_ok(b)) and b[0] <= b[2] and b[1] <= b[3]
+
+
 def _assign(sim: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """Pairs maximising the summed margin ``sim - threshold`` over pairs above it.
 
@@ -169,6 +179,10 @@ class Tracker:
             raise ValueError("need 0 <= low_score <= high_score")
         if max_age < 0 or reid_window < 0 or max_speed <= 0 or oks_weight + iou_weight <= 0:
             raise ValueError("max_age, reid_window >= 0; max_speed and weights > 0")
+        if not (0.0 <= max_age <= kalman.MAX_DT and 0.0 <= reid_window <= kalman.MAX_DT
+                and reset_gap <= kalman.MAX_DT):   # False for NaN too
+            raise ValueError(f"max_age, reid_window and reset_gap must be finite and <= "
+                             f"{kalman.MAX_DT:g} s")
         self.min_hits = max(1, int(min_hits))
         self.max_age, self.reid_window = float(max_age), float(reid_window)
         self.high_score, self.low_score = float(high_score), float(low_score)
@@ -213,6 +227,10 @@ class Tracker:
 
         Dropped: people scoring below ``low_score``, people with neither a box nor a
         valid keypoint, and low-score (< ``high_score``) people that continue no track.
+        Garbage is tolerated, never an exception: keypoints that are not (17, 3) are
+        ignored, non-finite or out-of-range (``skeleton.MAX_COORD``) joints count as
+        unseen, and a box that is not 4 finite, ordered, in-range numbers is replaced by
+        the keypoint box. Only a non-finite ``stamp`` is a ValueError.
         """
         stamp = float(stamp)
         if not np.isfinite(stamp):
@@ -273,7 +291,7 @@ class Tracker:
                 t.hits += 1
                 t.confirmed = t.confirmed or t.hits >= self.min_hits
                 t.state = TrackState.TRACKED if t.confirmed else TrackState.TENTATIVE
-                self._observe(t, dets[j], kps[j], z[j], shapes[j], stamp)
+                self._observe(t, dets[j], kps[j], z[j], shapes[j], float(scores[j]), stamp)
             alive.append(True)
         self._keep(alive)
 
@@ -300,14 +318,22 @@ class Tracker:
         dets, boxes, kps, scores = [], [], [], []
         for p in people:
             s = float(p.score) if p.score is not None and np.isfinite(p.score) else 0.0
+            s = min(max(s, 0.0), 1.0)
             if s < self.low_score:
                 continue
             kp = np.asarray(p.keypoints, dtype=np.float64)
             if kp.shape != (NUM_COCO17, 3):
                 kp = np.full((NUM_COCO17, 3), np.nan)
                 kp[:, 2] = 0.0
+            else:
+                unseen = ~(coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2]))
+                if unseen.any() or not ((kp[:, 2] >= 0.0) & (kp[:, 2] <= 1.0)).all():
+                    # NaN/inf/huge joints would poison OKS, the shape and the float32 output
+                    kp = kp.copy()
+                    kp[unseen, :2], kp[unseen, 2] = np.nan, 0.0
+                    np.clip(kp[:, 2], 0.0, 1.0, out=kp[:, 2])
             box = p.ensure_box()
-            if box is None or not np.all(np.isfinite(box)):
+            if not _good_box(box):
                 box = p.box = keypoint_box(kp)
                 if box is None:
                     continue
@@ -353,12 +379,17 @@ class Tracker:
         tb, db = kalman.cxcywh_to_xyxy(pred), boxes[di]
         iou = iou_matrix(tb, db)
         dz = kalman.xyxy_to_cxcywh(db)
-        area = np.sqrt((pred[:, 2] * pred[:, 3])[:, None] * (dz[:, 2] * dz[:, 3])[None])
-        o = oks(self._predicted_keypoints(ti)[:, None], kps[di][None], area, self.kp_min_score)
+        gated = self._gate(ti, dz[:, :2], pred[:, :2], elapsed)
+        # OKS only for the pairs the gate lets through: an (N, M, 17) product for a crowd
+        # of a thousand people would take seconds and gigabytes, mostly on far pairs
+        ii, jj = np.nonzero(~gated)
+        area = np.sqrt((pred[ii, 2] * pred[ii, 3]) * (dz[jj, 2] * dz[jj, 3]))
+        o = np.full(gated.shape, np.nan)
+        o[ii, jj] = oks(self._predicted_keypoints(ti)[ii], kps[di][jj], area, self.kp_min_score)
         both = (self.oks_weight * np.nan_to_num(o) + self.iou_weight * iou) / (
             self.oks_weight + self.iou_weight)
         sim = np.where(np.isnan(o), iou, both)
-        sim[self._gate(ti, dz[:, :2], pred[:, :2], elapsed)] = -np.inf
+        sim[gated] = -np.inf
         return sim
 
     def _reid_sim(self, ti: np.ndarray, di: np.ndarray, boxes: np.ndarray,
@@ -386,8 +417,8 @@ class Tracker:
         return sim
 
     def _observe(self, t: _Track, p: Person, kp: np.ndarray, z: np.ndarray,
-                 shape: np.ndarray, stamp: float) -> None:
-        t.keypoints, t.obs, t.last_seen, t.score = kp, z, stamp, float(p.score)
+                 shape: np.ndarray, score: float, stamp: float) -> None:
+        t.keypoints, t.obs, t.last_seen, t.score = kp, z, stamp, score
         seen = np.isfinite(shape)
         fresh = seen & ~np.isfinite(t.shape)
         t.shape = np.where(fresh, shape, np.where(seen, 0.8 * t.shape + 0.2 * shape, t.shape))

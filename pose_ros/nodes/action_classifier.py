@@ -10,7 +10,6 @@ import math
 import time
 
 import numpy as np
-from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Vector3
 
 from pose_ros.core.actions import create_action_classifier
@@ -27,15 +26,11 @@ from pose_ros.nodes.pose_estimator import OUT_QOS
 from pose_ros.nodes.ratelog import RateLimitedLog
 
 
-def to_time(t: float) -> Time:
-    sec = math.floor(t)
-    return Time(sec=int(sec), nanosec=min(int(round((t - sec) * 1e9)), 999_999_999))
-
-
 def gesture_msg(e: GestureEvent) -> Gesture:
     g = Gesture(id=e.track_id, gesture=e.gesture, confidence=float(e.confidence),
                 event=Gesture.EVENT_START if e.event == "start" else Gesture.EVENT_END,
-                direction=float(e.direction), window_start=to_time(e.window_start), window_end=to_time(e.window_end))
+                direction=float(e.direction), window_start=conv.sec_to_stamp(e.window_start),
+                window_end=conv.sec_to_stamp(e.window_end))
     if e.ray_origin is not None and e.ray_direction is not None:
         g.has_ray = True
         g.ray_origin = Point(x=float(e.ray_origin[0]), y=float(e.ray_origin[1]), z=float(e.ray_origin[2]))
@@ -58,6 +53,7 @@ class ActionClassifierNode(ManagedNode):
         self.last_seen: dict[str, float] = {}
         self._last_actions = -math.inf
         self.resets = 0  # stamps went back (bag loop): every window started over
+        self.bad_input = 0  # malformed skeletons / messages skipped
         self._sub = None
         self.input = RateMeter()
         self.stages = StageTimes()
@@ -76,16 +72,17 @@ class ActionClassifierNode(ManagedNode):
         self.classifier = self._make_classifier()
 
     def _make_classifier(self):
-        """The learned temporal model by default; the rules when asked, or when it cannot load."""
+        """The learned temporal model by default, the rules when asked.
+
+        Missing or corrupt weights fail configure with a ModelError naming the file and the
+        fix (under autostart the process exits with code 2): silently switching to the
+        rules would publish different labels than the ones asked for.
+        """
         p = self.params
         kind = p["actions.model"]
         opts = {"min_keypoint_score": p["min_keypoint_score"], "min_confidence": p["actions.min_confidence"]}
         if kind == "learned":
-            try:
-                return create_action_classifier("learned", weights_path=p["actions.weights"] or None, **opts)
-            except Exception as exc:  # missing/corrupt weights: keep serving with the rules
-                self.get_logger().error(f"learned action model unavailable ({exc}); using the rule baseline. "
-                                        "Set actions.weights to a file from `pose-ros train`.")
+            return create_action_classifier("learned", weights_path=p["actions.weights"] or None, **opts)
         return create_action_classifier("rules", **opts)
 
     def _on_param_change(self, changes: dict) -> str | None:
@@ -123,7 +120,8 @@ class ActionClassifierNode(ManagedNode):
             levels.append((WARN, "no skeletons received"))
         level, msg = worst(levels)
         return level, msg, [("input rate Hz", f"{self.input.rate():.1f}"), ("tracks", len(self.windows)),
-                            ("classifier", type(self.classifier).__name__), ("stamp resets", self.resets)] \
+                            ("classifier", type(self.classifier).__name__), ("stamp resets", self.resets),
+                            ("bad input", self.bad_input)] \
             + self.input.gap_values("input") + self.stages.values()
 
     def _on_skeletons(self, msg: SkeletonArray) -> None:
@@ -134,21 +132,39 @@ class ActionClassifierNode(ManagedNode):
         t0 = time.perf_counter()
         try:
             self._process(msg)
+        except conv.SkeletonError as exc:
+            self._bad_input(exc)
         except Exception as exc:  # one bad message never stops the classifier
             self.errors.error(type(exc).__name__, f"skeletons skipped: {type(exc).__name__}: {exc}")
         self.stages.add({"classify": time.perf_counter() - t0})
 
+    def _bad_input(self, exc: conv.SkeletonError) -> None:
+        self.bad_input += 1
+        self.errors.error(exc.kind, f"skeleton skipped: {exc}")
+
     def _process(self, msg: SkeletonArray) -> None:
         p = self.params
+        conv.check_skeleton_array(msg)
         stamp = conv.stamp_to_sec(msg.header.stamp)
-        if self.last_seen and stamp < max(self.last_seen.values()) - 1e-6:  # bag looped: start over
+        # bag looped (or a frame stamped by another clock went by): start over. _last_actions
+        # counts too: a far-future stamp on a frame without tracks would hold the actions back
+        if stamp < max([self._last_actions, *self.last_seen.values()]) - 1e-6:
             self._end_all(msg, stamp)
         events: list[GestureEvent] = []
         angles = JointAnglesArray(header=msg.header)
+        ids: set[str] = set()
         for s in msg.skeletons:
-            if not s.id or len(s.keypoints) != 17:
+            if not s.id:
                 continue  # untracked skeletons have no time window
-            person = conv.msg_to_person(s)
+            try:
+                if s.id in ids:
+                    raise conv.SkeletonError("duplicate id", f"track id {s.id[:64]!r} appears more than once "
+                                             "in one SkeletonArray; only the first is used")
+                person = conv.msg_to_person(s)
+            except conv.SkeletonError as exc:
+                self._bad_input(exc)
+                continue
+            ids.add(s.id)
             win = self.windows.setdefault(s.id, TrackWindow(p["window"]))
             win.add(stamp, person)
             self.last_seen[s.id] = stamp
@@ -179,13 +195,15 @@ class ActionClassifierNode(ManagedNode):
             out.actions.append(Action(id=tid, label=r.label, score=float(r.score),
                                       class_names=list(self.classifier.classes),
                                       class_scores=[float(v) for v in r.class_scores],
-                                      window_start=to_time(r.window_start), window_end=to_time(r.window_end)))
+                                      window_start=conv.sec_to_stamp(r.window_start),
+                                      window_end=conv.sec_to_stamp(r.window_end)))
         self.pub_actions.publish(out)
 
     def _end_all(self, msg: SkeletonArray, stamp: float) -> None:
         """Time went back (a bag looped): end every gesture, forget every window and track."""
         self.resets += 1
-        self.get_logger().info(f"stamps went back to {stamp:.3f} s (bag loop?): all tracks and windows reset")
+        self.get_logger().info(f"stamps went back to {stamp:.3f} s (bag loop?): all tracks and windows reset",
+                               throttle_duration_sec=5.0)  # counted on /diagnostics; a flood logs little
         events = [e for tid in list(self.windows)
                   for e in self.detector.end_track(tid, stamp) + self.signs.end_track(tid, stamp)]
         if events:

@@ -1,16 +1,57 @@
-"""Messages <-> core objects: images, skeletons. No cv_bridge needed."""
+"""Messages <-> core objects: images, skeletons. No cv_bridge needed.
+
+Input messages are validated here, at the edge of the nodes: a malformed message raises
+a typed error (``image.ImageError`` for images, :class:`SkeletonError` for skeletons)
+whose text says what is wrong; the node callbacks catch it, count it and log it through
+``ratelog.RateLimitedLog``. Nothing malformed reaches the core code.
+"""
 from __future__ import annotations
 
+import re
+import struct
 from array import array
 
 import numpy as np
+from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Vector3
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from pose_ros.core import image as imgconv
-from pose_ros.core.skeleton import Frame3D, KeypointFormat, Person, TrackState
+from pose_ros.core.image import ImageError
+from pose_ros.core.skeleton import NUM_BLAZEPOSE33, NUM_COCO17, Frame3D, KeypointFormat, Person, TrackState, \
+    mask_missing
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
+from pose_ros.nodes.ratelog import problem_key
+
+# Largest image the estimator accepts: 16K on a side, 64 megapixels. Larger claims are
+# malformed (or decompression bombs: a few hundred bytes of JPEG can claim 65535 x 65535
+# pixels, 12 GB decoded), and BlazePose aborts the process on sides >= 32767.
+MAX_IMAGE_SIDE = 16384
+MAX_IMAGE_PIXELS = 64 * 1024 * 1024
+# Most people in one SkeletonArray (work per message is linear in it; backends find <= 20).
+MAX_SKELETONS = 100
+# Keypoints farther than this from the image origin (pixels) are treated as not detected.
+MAX_COORD = 1.0e6
+
+
+class SkeletonError(ValueError):
+    """A Skeleton / SkeletonArray message that cannot be used. ``kind`` names the problem
+    without the values, for rate-limited logging (one line per kind, not per value)."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(text)
+        self.kind = kind
+
+
+def sec_to_stamp(t: float) -> Time:
+    """Seconds -> builtin_interfaces/Time, rounding to the nanosecond with the carry.
+
+    (Rounding the fraction alone turns 61.99999999999999 into 61.000: a stamp one
+    second back, which resets every tracker downstream.)
+    """
+    sec, nanosec = divmod(int(round(t * 1e9)), 1_000_000_000)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 def stamp_to_sec(stamp) -> float:
@@ -18,13 +59,98 @@ def stamp_to_sec(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+def image_problem(exc: Exception) -> str:
+    """The kind of an image problem, for rate-limited logging: the message without its values
+    and without the encoding name ("bgr8 image data is truncated: 214 bytes" and "mono8 image
+    data is truncated: 7 bytes" are one kind)."""
+    return problem_key(re.sub(r"^\S+ image ", "image ", str(exc)))[:40]
+
+
+def check_image_size(what: str, width: int, height: int) -> None:
+    """ImageError for an image larger than MAX_IMAGE_SIDE / MAX_IMAGE_PIXELS."""
+    if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(f"{what} claims {width}x{height} pixels, more than this node accepts "
+                         f"({MAX_IMAGE_SIDE} on a side, {MAX_IMAGE_PIXELS // 2**20} megapixels); the message "
+                         "is malformed, or scale the camera image down")
+
+
 def image_msg_to_rgb(msg: Image) -> np.ndarray:
     """sensor_msgs/Image -> (H, W, 3) uint8 RGB; raises image.ImageError on bad input."""
+    check_image_size(f"{msg.encoding[:32]!r} image", msg.width, msg.height)
     return imgconv.image_to_rgb(msg.encoding, msg.width, msg.height, msg.step, bool(msg.is_bigendian), msg.data)
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+# JPEG markers without a length field; SOF markers (frame header: the image size)
+_JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first JPEG frame header, or None if there is none."""
+    i, n = 2, len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:          # fill byte
+            i += 1
+            continue
+        if marker in _JPEG_STANDALONE:
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image / start of scan before any frame header
+            return None
+        length = struct.unpack_from(">H", data, i + 2)[0]
+        if marker in _JPEG_SOF:
+            if i + 9 > n:
+                return None
+            h, w = struct.unpack_from(">HH", data, i + 5)
+            return w, h
+        i += 2 + length
+    return None
+
+
+def compressed_size(data: bytes) -> tuple[str, int, int]:
+    """('jpeg'|'png', width, height) read from the header of a complete stream; ImageError otherwise.
+
+    Rejects what cannot be a whole jpeg/png image before it reaches the decoder: no
+    signature, no frame header, no end marker (a truncated frame). The decoder would
+    print a line to stderr for each of these, outside any rate limit.
+    """
+    if data.startswith(b"\xff\xd8\xff"):
+        size = _jpeg_size(data)
+        if size is None:
+            raise ImageError(f"compressed image is not a complete jpeg ({len(data)} bytes, no frame header); "
+                             "check the publisher")
+        if not data[-256:].rstrip(b"\0").endswith(b"\xff\xd9"):
+            raise ImageError(f"compressed jpeg is truncated ({len(data)} bytes, no end-of-image marker); "
+                             "the message is incomplete (check the publisher or the transport)")
+        return ("jpeg", *size)
+    if data.startswith(_PNG_SIGNATURE):
+        if len(data) < 33 or data[12:16] != b"IHDR":
+            raise ImageError(f"compressed png has no header ({len(data)} bytes); check the publisher")
+        w, h = struct.unpack_from(">II", data, 16)
+        if not data.endswith(_PNG_IEND):
+            raise ImageError(f"compressed png is truncated ({len(data)} bytes, no IEND chunk); the message "
+                             "is incomplete (check the publisher or the transport)")
+        return ("png", w, h)
+    raise ImageError(f"compressed image is neither jpeg nor png ({len(data)} bytes starting "
+                     f"{data[:8].hex(' ') or 'with nothing'}); use the image_transport 'compressed' "
+                     "plugin with format jpeg or png")
+
+
 def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
-    return imgconv.decode_compressed(msg.format, msg.data)
+    """sensor_msgs/CompressedImage (jpeg/png) -> (H, W, 3) uint8 RGB; raises image.ImageError on bad input."""
+    if "compresseddepth" in str(msg.format).lower() or len(msg.data) == 0:
+        return imgconv.decode_compressed(msg.format, msg.data)   # raises the clear error for these
+    data = bytes(msg.data)
+    kind, w, h = compressed_size(data)
+    if w == 0 or h == 0:
+        raise ImageError(f"compressed {kind} has zero size {w}x{h}; check the publisher")
+    check_image_size(f"compressed {kind}", w, h)
+    return imgconv.decode_compressed(msg.format, data)
 
 
 def depth_msg_to_metres(msg: Image) -> np.ndarray:
@@ -81,22 +207,96 @@ def _pt_array(pts) -> np.ndarray:
     return np.array([(p.x, p.y, p.z) for p in pts], dtype=np.float32).reshape(-1, 3)
 
 
+def _score(v: float) -> float:
+    """A confidence in [0, 1]; NaN and inf count as 0 (no confidence)."""
+    v = float(v)
+    return min(max(v, 0.0), 1.0) if np.isfinite(v) else 0.0
+
+
+def _clean_keypoints(kps, what: str, count: int, mask: bool = True) -> np.ndarray:
+    """(count, 3) float32; non-finite or absurd entries -> not detected (NaN x, y, score 0).
+
+    ``mask``: also score <= 0 means not detected (the keypoint convention); landmarks keep
+    their coordinates at visibility 0, as the backends publish them.
+    """
+    if len(kps) != count:
+        raise SkeletonError(f"{what} count", f"skeleton has {len(kps)} {what}, expected {count} (Skeleton.msg)")
+    kp = _kp_array(kps)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(kp).all(axis=1) | (np.abs(kp[:, :2]).max(axis=1) > MAX_COORD)
+        kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
+    kp[bad, :2] = np.nan
+    kp[bad, 2] = 0.0
+    return mask_missing(kp) if mask else kp
+
+
+def _optional_points(pts, what: str, count: int) -> np.ndarray | None:
+    if not pts:
+        return None
+    if len(pts) != count:
+        raise SkeletonError(f"{what} count", f"skeleton has {len(pts)} {what}, expected 0 or {count}")
+    a = _pt_array(pts)
+    a[~np.isfinite(a).all(axis=1) | (np.abs(a).max(axis=1) > MAX_COORD)] = np.nan
+    return a
+
+
 def msg_to_person(s: Skeleton) -> Person:
-    """Skeleton message -> Person (for the standalone tracker and the action classifier)."""
+    """Skeleton message -> Person (for the standalone tracker and the action classifier).
+
+    Raises SkeletonError for a skeleton that breaks Skeleton.msg (another keypoint format,
+    wrong number of keypoints / landmarks / 3D points / velocities). Keypoints with a
+    non-finite or absurd coordinate or score count as not detected (score 0, NaN x, y);
+    scores are clipped to [0, 1]; a non-finite box is dropped (it is rebuilt from the keypoints).
+    """
+    if s.format != KeypointFormat.COCO_17:
+        raise SkeletonError("format", f"skeleton keypoint format {s.format} is unknown; only "
+                            f"FORMAT_COCO_17 ({int(KeypointFormat.COCO_17)}) is defined")
+    keypoints = _clean_keypoints(s.keypoints, "keypoints", NUM_COCO17)
+    landmarks = _clean_keypoints(s.landmarks, "landmarks", NUM_BLAZEPOSE33, mask=False) if s.landmarks else None
+    keypoints_3d = _optional_points(s.keypoints_3d, "keypoints_3d", NUM_COCO17)
+    landmarks_3d = _optional_points(s.landmarks_3d, "landmarks_3d", NUM_BLAZEPOSE33)
+    velocities = None
+    if s.velocities:
+        if len(s.velocities) != NUM_COCO17:
+            raise SkeletonError("velocities count", f"skeleton has {len(s.velocities)} velocities, "
+                                f"expected 0 or {NUM_COCO17}")
+        velocities = np.array([(v.x, v.y) for v in s.velocities], dtype=np.float32)
+        velocities[~np.isfinite(velocities).all(axis=1)] = np.nan
     box = np.array([s.x_min, s.y_min, s.x_max, s.y_max], dtype=np.float32)
-    frame = Frame3D(s.frame_3d) if s.frame_3d in (0, 1, 2) else Frame3D.NONE
+    ok_box = bool(np.isfinite(box).all() and np.abs(box).max() <= MAX_COORD and box[2] >= box[0] and box[3] >= box[1])
+    frame = Frame3D(s.frame_3d) if s.frame_3d in (0, 1, 2) and keypoints_3d is not None else Frame3D.NONE
     return Person(
-        keypoints=_kp_array(s.keypoints), score=float(s.score),
-        box=box if np.isfinite(box).all() else None,
-        landmarks=_kp_array(s.landmarks) if s.landmarks else None,
-        keypoints_3d=_pt_array(s.keypoints_3d) if s.keypoints_3d else None,
-        landmarks_3d=_pt_array(s.landmarks_3d) if s.landmarks_3d else None,
+        keypoints=keypoints, score=_score(s.score), box=box if ok_box else None,
+        landmarks=landmarks, keypoints_3d=keypoints_3d if frame != Frame3D.NONE else None,
+        landmarks_3d=landmarks_3d if frame != Frame3D.NONE else None,
         frame_3d=frame, track_id=s.id,
         track_state=TrackState(s.track_state) if s.track_state in (0, 1, 2, 3) else TrackState.UNTRACKED,
-        velocities=np.array([(v.x, v.y) for v in s.velocities], dtype=np.float32) if s.velocities else None,
-        extra={"hand_signs": {side: (getattr(s, f"{side}_hand_sign"), getattr(s, f"{side}_hand_sign_score"))
+        velocities=velocities,
+        extra={"hand_signs": {side: (getattr(s, f"{side}_hand_sign"), _score(getattr(s, f"{side}_hand_sign_score")))
                               for side in ("left", "right") if getattr(s, f"{side}_hand_sign")}})
 
 
-def msg_to_people(msg: SkeletonArray) -> list[Person]:
-    return [msg_to_person(s) for s in msg.skeletons]
+def check_skeleton_array(msg: SkeletonArray) -> None:
+    """SkeletonError for a message too large to be one camera image of people."""
+    if len(msg.skeletons) > MAX_SKELETONS:
+        raise SkeletonError("too many skeletons", f"SkeletonArray has {len(msg.skeletons)} skeletons, "
+                            f"more than {MAX_SKELETONS} in one image; message skipped")
+
+
+def msg_to_people(msg: SkeletonArray, on_error=None) -> list[Person]:
+    """The usable skeletons of ``msg`` as Persons.
+
+    A malformed skeleton raises SkeletonError, or, with ``on_error``, is passed to it
+    and left out (the rest of the frame is still used). A message with more than
+    MAX_SKELETONS raises SkeletonError either way.
+    """
+    check_skeleton_array(msg)
+    people = []
+    for s in msg.skeletons:
+        try:
+            people.append(msg_to_person(s))
+        except SkeletonError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+    return people

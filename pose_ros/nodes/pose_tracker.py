@@ -18,6 +18,7 @@ from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
 from pose_ros.nodes.pose_estimator import OUT_QOS
+from pose_ros.nodes.ratelog import RateLimitedLog
 from rclpy.node import Node
 
 _SHARED = ("smoothing", "publish_velocities", "publish_markers", "marker_plane_depth", "draw_min_score")
@@ -36,19 +37,39 @@ class PoseTrackerNode(Node):
         self.pub_markers = self.create_publisher(MarkerArray, "markers", OUT_QOS)
         self.create_subscription(SkeletonArray, "skeletons_in", self._on_skeletons, OUT_QOS)
         self.input = RateMeter()
+        self.errors = RateLimitedLog(self.get_logger())
+        self.stats = {"received": 0, "bad_input": 0, "failed": 0}
         self.diagnostics = Diagnostics(self, lambda: (OK, "ok", [
             ("input rate Hz", f"{self.input.rate():.1f}"), ("tracks", self.tracker.num_tracks),
-            ("stamp resets", self.tracker.resets)]))
+            ("stamp resets", self.tracker.resets), ("received", self.stats["received"]),
+            ("bad input", self.stats["bad_input"]), ("failed", self.stats["failed"])]))
+
+    def _bad_input(self, exc: conv.SkeletonError) -> None:
+        self.stats["bad_input"] += 1
+        self.errors.error(exc.kind, f"skeleton skipped: {exc}")
 
     def _on_skeletons(self, msg: SkeletonArray) -> None:
-        p = self.params
         self.input.tick()
+        self.stats["received"] += 1
+        try:
+            people = conv.msg_to_people(msg, on_error=self._bad_input)  # malformed skeletons are left out
+        except conv.SkeletonError as exc:
+            self._bad_input(exc)
+            return
+        try:
+            self._process(msg, people)
+        except Exception as exc:  # one bad message never stops the tracker
+            self.stats["failed"] += 1
+            self.errors.error(type(exc).__name__, f"skeletons skipped: {type(exc).__name__}: {exc}")
+
+    def _process(self, msg: SkeletonArray, people: list) -> None:
+        p = self.params
         stamp = conv.stamp_to_sec(msg.header.stamp)
-        people = self.tracker.update(conv.msg_to_people(msg), stamp)
+        people = self.tracker.update(people, stamp)
         if self.smoother is not None:
             people = self.smoother.apply(people, stamp, velocities=p["publish_velocities"])
         self.pub.publish(conv.people_to_msg(people, msg.header, msg.image_width, msg.image_height))
-        if p["publish_markers"]:
+        if p["publish_markers"] and self.pub_markers.get_subscription_count() > 0:  # RViz only
             cam = CameraModel.guess(max(msg.image_width, 1), max(msg.image_height, 1))
             self.pub_markers.publish(build_markers(people, msg.header, cam, p["marker_plane_depth"],
                                                    p["draw_min_score"]))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 
-from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from rclpy.qos import QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -19,7 +18,7 @@ from std_msgs.msg import Header
 from pose_ros.core.pipeline import CameraModel
 from pose_ros.core.video import FrameSource, SourceError
 from pose_ros.msg import SkeletonArray
-from pose_ros.nodes.conversions import bgr_to_image_msg, stamp_to_sec
+from pose_ros.nodes.conversions import bgr_to_image_msg, sec_to_stamp, stamp_to_sec
 from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter
 from pose_ros.nodes.params import Param, ParamSet
 
@@ -44,11 +43,6 @@ VIDEO_PARAMS = [
 ]
 
 IMAGE_QOS = QoSProfile(depth=5, reliability=QoSReliabilityPolicy.RELIABLE, history=QoSHistoryPolicy.KEEP_LAST)
-
-
-def sec_to_stamp(t: float) -> Time:
-    sec = int(t // 1)
-    return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
 
 
 class VideoSourceNode(Node):
@@ -118,16 +112,16 @@ class VideoSourceNode(Node):
             while self.pub_image.get_subscription_count() == 0 and not self._stop.is_set():
                 self._stop.wait(0.05)
         loop_t = 0.0
+        t_wall0 = time.monotonic()  # one timeline across loops: the restart keeps the frame rate
         try:
             while not self._stop.is_set():
-                t_wall0 = time.monotonic()
                 last_t = 0.0
                 for frame in self.src.frames():
                     if self._stop.is_set():
                         return
                     rate = p["rate"]
                     if rate > 0 and not self.src.is_device:
-                        delay = t_wall0 + frame.t / rate - time.monotonic()
+                        delay = t_wall0 + (loop_t + frame.t) / rate - time.monotonic()
                         if delay > 0:
                             self._stop.wait(delay)
                     stamp = (self.get_clock().now().nanoseconds * 1e-9 if self.src.is_device

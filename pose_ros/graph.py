@@ -24,6 +24,9 @@ LAUNCH_ARGUMENTS: dict[str, tuple[str, str]] = {
     "video": ("", "video file / image folder to publish with video_source instead of a camera"),
     "rviz": ("false", "start rviz2 with config/pose.rviz"),
     "use_sim_time": ("false", "use /clock (bag replay with --clock)"),
+    "respawn": ("false", "restart a node that died (pose-ros run: the whole graph, after a crash or "
+                         "signal; not after exit code 0 or 2)"),
+    "respawn_delay": ("2.0", "seconds to wait before a respawn"),
 }
 
 
@@ -59,6 +62,18 @@ def resolve_args(given: dict[str, str] | None = None) -> dict[str, str]:
     return args
 
 
+def respawn_settings(args: dict[str, str]) -> tuple[bool, float]:
+    """(respawn, respawn_delay) from resolved arguments; ValueError for bad values."""
+    respawn = as_bool(args["respawn"])
+    try:
+        delay = float(args["respawn_delay"])
+    except ValueError:
+        delay = float("nan")
+    if not 0.0 <= delay <= 3600.0:  # also refuses NaN
+        raise ValueError(f"respawn_delay must be seconds between 0 and 3600, got {args['respawn_delay']!r}")
+    return respawn, delay
+
+
 def camera_info_topic(args: dict[str, str]) -> str:
     if args["camera_info_topic"]:
         return args["camera_info_topic"]
@@ -68,6 +83,7 @@ def camera_info_topic(args: dict[str, str]) -> str:
 
 def build_graph(args: dict[str, str]) -> list[NodeSpec]:
     """The nodes for resolved launch arguments (see :func:`resolve_args`)."""
+    respawn_settings(args)  # checked here so that bad values fail before anything starts
     cam = args["camera_topic"]
     info = camera_info_topic(args)
     sim = as_bool(args["use_sim_time"])

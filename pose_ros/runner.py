@@ -2,7 +2,12 @@
 
 `launch` and `launch_ros` are not on PyPI, so in the venv `pose-ros run` starts the
 same nodes, with the same parameter file, namespace and remaps, as rclpy nodes in
-one process under a multi-threaded executor.
+one process under a single-threaded executor (see serve()).
+
+With ``respawn:=true`` the runner supervises instead (pose_ros/respawn.py): the
+graph runs in a child process that is started again, after ``respawn_delay``
+seconds, whenever it dies abnormally. The nodes share one process, so the unit
+that is respawned is the whole graph, where ``ros2 launch`` respawns single nodes.
 """
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import sys
 import threading
 from typing import Callable
 
-from pose_ros.graph import NodeSpec, as_bool, build_graph, resolve_args
+from pose_ros.graph import NodeSpec, as_bool, build_graph, resolve_args, respawn_settings
 from pose_ros.paths import config_file, use_large_frame_profile
 
 EXIT_BAD_INPUT = 2
@@ -43,21 +48,30 @@ def create_nodes(specs: list[NodeSpec], params_file: str, extra: dict[str, dict]
     return nodes
 
 
+def one_line(exc: BaseException) -> str:
+    """An error message on one line (library messages can span several)."""
+    return " ".join(str(exc).split())
+
+
 def serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
           until: Callable[[list], bool] | None = None) -> int:
     """Init rclpy, create the nodes, spin until Ctrl-C (or ``until(nodes)``), shut down in order.
 
     The one process skeleton for `pose-ros run`, the demo and every node executable.
     Ctrl-C raises KeyboardInterrupt here (no rclpy signal handler), so node threads stop
-    before the context goes away. Bad sources and parameters exit with code 2.
+    before the context goes away. Bad sources, parameters and model files (also when a
+    managed node fails to autostart because of one) print one line and exit with code 2.
     """
     import rclpy
     from rclpy.exceptions import ParameterException
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
+    from pose_ros.core.backends.base import BackendError
     from pose_ros.core.video import SourceError
+    from pose_ros.nodes.lifecycle import StartupError
 
+    bad_input = (SourceError, ValueError, ParameterException, BackendError)  # ModelError is a BackendError
     use_large_frame_profile()
     rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
     # Single-threaded on purpose: heavy work runs in the nodes' own threads, and rclpy's
@@ -65,10 +79,12 @@ def serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
     # of lock-step latency on the demo).
     executor = SingleThreadedExecutor()
     nodes: list = []
+    serving = False
     try:
         nodes = make_nodes()
         for n in nodes:
             executor.add_node(n)
+        serving = True
         if until is None:
             while rclpy.ok():  # spin_once: come back to Python to see Ctrl-C
                 executor.spin_once(timeout_sec=0.2)
@@ -77,9 +93,14 @@ def serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
             stop = threading.Event()
             while not stop.wait(0.1) and not until(nodes):
                 pass
-    except (SourceError, ValueError, ParameterException) as exc:
-        print(f"{label}: error: {exc}", file=sys.stderr)
+    except bad_input as exc:
+        if serving:  # escaped from a callback: a bug (traceback, exit 1), not a bad parameter (exit 2)
+            raise
+        print(f"{label}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except StartupError as exc:  # a managed node could not autostart: bad input unless it was a surprise
+        print(f"{label}: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT if isinstance(exc.__cause__, bad_input) else 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
@@ -96,9 +117,17 @@ def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
     try:
         args = resolve_args(argv_args)
         specs = build_graph(args)
+        respawn, delay = respawn_settings(args)
     except ValueError as exc:
         print(f"pose-ros run: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if respawn:
+        if extra is not None or until is not None or extra_nodes is not None:
+            print("pose-ros run: respawn:=true supervises a child process, which cannot share in-process "
+                  "callbacks (extra, until, extra_nodes)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        from pose_ros.respawn import supervise
+        return supervise(argv_args, delay)
     if as_bool(args["rviz"]):
         print(f"pose-ros run: rviz2 is not part of the venv; on a ROS install run "
               f"`rviz2 -d {config_file('pose.rviz')}`", file=sys.stderr)

@@ -248,6 +248,10 @@ def _train(seed, out, n_per_class, epochs, real, n_test, junk_fraction, real_wei
         torch.save(checkpoint, out)
         metrics["out"] = str(out)
         log(f"saved {out} ({out.stat().st_size / 1024:.0f} KiB)")
+        if out.resolve() == DEFAULT_WEIGHTS.resolve():  # the shipped file is pinned by sha256
+            from pose_ros.core.models import sha256_file
+            log(f"these are the shipped weights: set DEFAULT_WEIGHTS_SHA256 = \"{sha256_file(out)}\" "
+                "in pose_ros/core/actions.py")
     log(f"held-out synthetic test (unseen viewpoints and heights):\n{format_metrics(metrics)}")
     log(f"data {t_data:.1f} s, training {t_train:.1f} s, total {metrics['total_seconds']:.1f} s")
     return metrics

@@ -99,6 +99,7 @@ def test_camera_stops_and_comes_back(tmp_path, person_clip):
         status = _status(diags[mark:], name)
         assert float(_value(status, "last input gap s")) >= 1.0
         assert status.level == status.OK, status.message
+        assert _value(status, "lost in transport") == "0"  # reliable: nothing lost, the new writer restarts at 1
         assert "images again after" in log.read_text()
     finally:
         stop(est)
@@ -159,3 +160,26 @@ def test_bag_loop_resets_tracker_and_classifier(tmp_path, person_clip):
         assert "Traceback" not in text and "bag loop" in text
     finally:
         ros.close()
+
+
+def test_stamps_never_step_back_when_seconds_accumulate():
+    """A looping video adds float offsets: 61.99999999999999 s must become 62.000, not 61.000."""
+    from pose_ros.nodes.conversions import sec_to_stamp, stamp_to_sec
+    t, prev = 0.0, -1.0
+    for _ in range(30 * 600):  # ten minutes of 30 Hz frames, summed the way video_source loops
+        t += 1.0 / 30.0
+        s = stamp_to_sec(sec_to_stamp(t))
+        assert s > prev and abs(s - t) < 1e-6, (t, s)
+        prev = s
+    assert (sec_to_stamp(61.99999999999999).sec, sec_to_stamp(61.99999999999999).nanosec) == (62, 0)
+
+
+def test_frames_lost_in_transport_are_counted_from_sequence_numbers():
+    from pose_ros.nodes.estimator_health import EstimatorHealth
+    h = EstimatorHealth(node=None)
+    for seq in (1, 2, 3, 7, 8, 9, None, 12):   # 4-6 and 10-11 never arrived
+        h.sequence(seq)
+    assert h.lost_in_transport == 5
+    for seq in (1, 2, 4):                       # a restarted camera driver counts from 1 again
+        h.sequence(seq)
+    assert h.lost_in_transport == 6

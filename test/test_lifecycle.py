@@ -134,11 +134,15 @@ def test_lifecycle_transitions_params_and_diagnostics(person_clip, tmp_path):
 
 @pytest.mark.timeout(120)
 def test_missing_model_is_a_diagnostics_error_not_a_crash(tmp_path):
+    """Driven by a lifecycle manager (no autostart), a failing configure is reported and the node
+    keeps serving; with autostart the process exits with code 2 instead (test_model_faults.py)."""
     ros = RosSession()
     diags = ros.collect(DiagnosticArray, "/diagnostics")
-    proc = start(["pose_estimator", "--ros-args", "-r", "__ns:=/pose", "-p", "backend:=onnx",
+    proc = start(["pose_estimator", "--ros-args", "-r", "__ns:=/pose", "-p", "backend:=onnx", "-p", "autostart:=false",
                   "-p", "onnx.model_path:=/nonexistent/model.onnx"], tmp_path / "est.log")
     try:
+        assert state(ros) == State.PRIMARY_STATE_UNCONFIGURED
+        assert not transition(ros, Transition.TRANSITION_CONFIGURE), "configure must fail"
         assert wait_for(lambda: any(s.name == NODE and s.level == DiagnosticStatus.ERROR
                                     for d in diags for s in d.status), 40), (tmp_path / "est.log").read_text()
         assert proc.poll() is None, "the node keeps serving"

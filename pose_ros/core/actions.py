@@ -32,6 +32,7 @@ import numpy as np
 
 from pose_ros.core.action_rules import ACTION_CLASSES, UNKNOWN, ActionResult, RuleActionClassifier
 from pose_ros.core.features import TrackWindow, normalize_pose, visible_mask
+from pose_ros.core.models import ModelError, one_line, sha256_file
 from pose_ros.core.skeleton import NUM_COCO17, Coco
 
 LEARNED_CLASSES: tuple[str, ...] = (
@@ -42,6 +43,10 @@ RATE = 15.0            # Hz of the resampling grid
 GRID = int(round(HORIZON * RATE))
 N_FEATURES = 2 * 34 + 2 + 1 + 2 + NUM_COCO17     # 90 channels per grid step
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "actions.pt"
+# Pin of the shipped weights (checked only when they are loaded from the package, not for a
+# user's file). `pose-ros train` writing DEFAULT_WEIGHTS prints the new value to put here.
+DEFAULT_WEIGHTS_SHA256 = "fe77b32b972dc6c133c4a312f82e31bedd494dfb787f1ef8c5e723d6a512124f"
+WEIGHTS_PARAMETER = "actions.weights"     # the action_classifier parameter, quoted in errors
 FORMAT_VERSION = 1
 
 _HIPS = [Coco.LEFT_HIP, Coco.RIGHT_HIP]
@@ -60,6 +65,9 @@ def resample(stamps: np.ndarray, kps: np.ndarray, grid: np.ndarray, min_score: f
     s = np.asarray(stamps, np.float64)
     k = np.asarray(kps, np.float64)
     vis = visible_mask(k, min_score)
+    # only visible samples are ever interpolated: zero the rest so that a NaN/inf there
+    # never meets a zero weight (inf * 0 -> NaN and a warning)
+    xy = np.where(vis[..., None], k[..., :2], 0.0)
     n, m = len(s), len(grid)
     if n == 0:
         return np.full((m, NUM_COCO17, 2), np.nan), np.zeros((m, NUM_COCO17), bool)
@@ -82,7 +90,7 @@ def resample(stamps: np.ndarray, kps: np.ndarray, grid: np.ndarray, min_score: f
     span = t_hi - t_lo
     w = np.clip(np.divide(g - t_lo, span, out=np.zeros_like(span), where=span > 1e-9), 0.0, 1.0)
     j = np.arange(NUM_COCO17)[None]
-    val = k[lo_c, j, :2] * (1 - w)[..., None] + k[hi_c, j, :2] * w[..., None]
+    val = xy[lo_c, j] * (1 - w)[..., None] + xy[hi_c, j] * w[..., None]
     out = np.where(ok[..., None], val, np.nan)
     return out, ok
 
@@ -192,20 +200,57 @@ def build_net(n_in: int = N_FEATURES, n_out: int = len(LEARNED_CLASSES) + 1, wid
     return ActionNet()
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a weights file safely (``weights_only=True``: tensors and plain data only)."""
+class ActionModelError(ModelError, ValueError):
+    """The action weights cannot be used; the message names the file and what to do."""
+
+
+class ActionModelMissing(ModelError, FileNotFoundError):
+    """The action weights file does not exist; the message names the file and what to do."""
+
+
+def _fix(path: Path, packaged: bool) -> str:
+    if packaged:
+        return (f"reinstall pose_ros (`make setup`) to restore the shipped {path.name}, or set "
+                f"{WEIGHTS_PARAMETER} to weights from `pose-ros train`")
+    return (f"set {WEIGHTS_PARAMETER} to a weights file written by `pose-ros train`, or to '' to use "
+            "the shipped weights")
+
+
+def load_checkpoint(path: str | Path, sha256: str | None = None) -> dict[str, Any]:
+    """Read a weights file safely (``weights_only=True``: tensors and plain data only).
+
+    ``sha256`` pins the file (the shipped weights); a mismatch, a file torch cannot read
+    and a dict that is not an action model raise :class:`ActionModelError` (a ModelError
+    and a ValueError), a missing file :class:`ActionModelMissing` (also FileNotFoundError).
+    """
     import torch
     path = Path(path)
+    packaged = sha256 is not None
     if not path.is_file():
-        raise FileNotFoundError(f"action model {path} not found; run `pose-ros train --out {path}` "
-                                "or reinstall pose_ros (it ships pose_ros/data/actions.pt)")
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ck, dict) or "state_dict" not in ck:
-        raise ValueError(f"{path} is not a pose_ros action model (no state_dict)")
-    if tuple(ck.get("classes", ())) != LEARNED_CLASSES or int(ck.get("version", 0)) != FORMAT_VERSION:
-        raise ValueError(f"{path} was trained for classes {ck.get('classes')} (format "
-                         f"{ck.get('version')}); this pose_ros expects {LEARNED_CLASSES} (format "
-                         f"{FORMAT_VERSION}): retrain with `pose-ros train`")
+        raise ActionModelMissing(f"action model {str(path)!r} not found; " + (
+            _fix(path, True) if packaged else f"run `pose-ros train --out {path}`, or " + _fix(path, False)))
+    if packaged:
+        actual = sha256_file(path)
+        if actual != sha256:
+            raise ActionModelError(f"action model {str(path)!r} has sha256 {actual[:16]}..., expected "
+                                   f"{sha256[:16]}... (corrupt or replaced file); {_fix(path, True)}")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, another format, a pickle weights_only refuses, ...
+        text = str(exc).strip()
+        first = text.splitlines()[0].split(". ")[0] if text else ""  # torch's first sentence says enough
+        detail = one_line(f"{type(exc).__name__}: {first}" if first else type(exc).__name__, 120)
+        raise ActionModelError(f"cannot read action model {str(path)!r} ({detail}); it is not a "
+                               f"weights file from `pose-ros train` (truncated or another format): "
+                               f"{_fix(path, packaged)}") from None
+    if not isinstance(ck, dict) or not isinstance(ck.get("state_dict"), dict):
+        raise ActionModelError(f"action model {str(path)!r} is not a pose_ros action model (no state_dict); "
+                               f"{_fix(path, packaged)}")
+    if tuple(ck.get("classes", ())) != LEARNED_CLASSES or ck.get("version", 0) != FORMAT_VERSION:
+        raise ActionModelError(f"action model {str(path)!r} was trained for classes {ck.get('classes')} (format "
+                               f"{ck.get('version')}); this pose_ros expects {LEARNED_CLASSES} (format "
+                               f"{FORMAT_VERSION}): retrain with `pose-ros train`, or "
+                               f"{_fix(path, packaged)}")
     return ck
 
 
@@ -228,18 +273,39 @@ class LearnedActionClassifier:
                  min_duration: float = 0.6, min_samples: int = 4, min_visible: float = 0.35,
                  min_confidence: float = 0.4, checkpoint: dict[str, Any] | None = None,
                  num_threads: int | None = 1) -> None:
-        import torch
+        try:
+            import torch
+        except ImportError as exc:
+            raise ModelError(f"the learned action model needs torch ({exc}); run `make setup`, or set "
+                             "actions.model to rules") from exc
         self._torch = torch
         if num_threads is not None and torch.get_num_threads() != int(num_threads):
             torch.set_num_threads(int(num_threads))
-        ck = checkpoint if checkpoint is not None else load_checkpoint(weights_path or DEFAULT_WEIGHTS)
-        cfg = ck.get("config", {})
-        self.horizon = float(cfg.get("horizon", HORIZON))
-        self.rate = float(cfg.get("rate", RATE))
-        self.net = build_net(int(cfg.get("n_in", N_FEATURES)), len(LEARNED_CLASSES) + 1,
-                             int(cfg.get("width", 64)))
-        self.net.load_state_dict(ck["state_dict"])
-        self.net.eval()
+        if checkpoint is not None:
+            ck, source = checkpoint, "the given checkpoint"
+        elif weights_path:
+            ck, source = load_checkpoint(weights_path), repr(str(weights_path))
+        else:  # the shipped file: pinned
+            ck, source = load_checkpoint(DEFAULT_WEIGHTS, DEFAULT_WEIGHTS_SHA256), repr(str(DEFAULT_WEIGHTS))
+        try:
+            cfg = ck.get("config", {})
+            self.horizon = float(cfg.get("horizon", HORIZON))
+            self.rate = float(cfg.get("rate", RATE))
+            self.net = build_net(int(cfg.get("n_in", N_FEATURES)), len(LEARNED_CLASSES) + 1,
+                                 int(cfg.get("width", 64)))
+            self.net.load_state_dict(ck["state_dict"])
+            # a dry inference: weights that cannot run fail here, not at the first track
+            self.net.eval()
+            with torch.inference_mode():
+                self.net(torch.zeros(1, int(cfg.get("n_in", N_FEATURES)),
+                                     int(round(self.horizon * self.rate))))
+        except Exception as exc:  # wrong shapes or keys, a bad config
+            first = str(exc).strip().splitlines()
+            detail = " ".join(line.strip() for line in first[:2]) if first else type(exc).__name__
+            raise ActionModelError(
+                f"action model {source} does not fit the network ({one_line(detail)}); retrain with "
+                f"`pose-ros train`, or set {WEIGHTS_PARAMETER} to a weights file it wrote "
+                "('' for the shipped weights)") from None
         self.min_score = float(min_keypoint_score)
         self.min_duration = float(min_duration)
         self.min_samples = int(min_samples)
@@ -291,6 +357,7 @@ def create_action_classifier(kind: str = "learned", **options: Any):
     raise ValueError(f"unknown action classifier {kind!r}; choose 'learned' or 'rules'")
 
 
-__all__ = ["ACTION_CLASSES", "DEFAULT_WEIGHTS", "GRID", "HORIZON", "LEARNED_CLASSES", "N_FEATURES",
+__all__ = ["ACTION_CLASSES", "ActionModelError", "ActionModelMissing", "DEFAULT_WEIGHTS",
+           "DEFAULT_WEIGHTS_SHA256", "GRID", "HORIZON", "LEARNED_CLASSES", "N_FEATURES",
            "RATE", "UNKNOWN", "ActionResult", "LearnedActionClassifier", "RuleActionClassifier",
            "build_net", "create_action_classifier", "load_checkpoint", "resample", "window_features"]

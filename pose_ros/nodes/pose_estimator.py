@@ -16,6 +16,7 @@ from visualization_msgs.msg import MarkerArray
 from pose_ros.core.backends import BackendError, create_backend
 from pose_ros.core.draw import draw_people
 from pose_ros.core.image import ImageError
+from pose_ros.core.models import ModelError
 from pose_ros.core.pipeline import CameraModel, PosePipeline
 from pose_ros.msg import SkeletonArray
 from pose_ros.nodes import conversions as conv
@@ -75,14 +76,25 @@ class PoseEstimatorNode(ManagedNode):
         name = p["backend"]
         self.backend_error = None
         try:
-            backend = create_backend(name, **backend_options(name, p.group(name)))
+            backend = create_backend(name, param_prefix=f"{name}.", **backend_options(name, p.group(name)))
+        except ModelError as exc:  # the message names the file, the parameter and the fix
+            self.backend_error = f"backend '{name}': {exc}"
+            raise ModelError(self.backend_error) from None
         except (BackendError, ValueError, TypeError) as exc:
             self.backend_error = f"backend '{name}' unavailable: {exc}"
-            raise BackendError(self.backend_error + " -- the node stays unconfigured and publishes nothing") from None
-        pipeline = PosePipeline(
-            backend, tracking=p["tracking"], smoothing=p["smoothing"], velocities=p["publish_velocities"],
-            tracker_params=p.group("tracker"), smoother_params=p.group("smoother"),
-            depth_window=p["depth_window"], hand_signs=hand_sign_options(p.group("hand_signs")))
+            raise BackendError(self.backend_error) from None
+        try:
+            pipeline = PosePipeline(
+                backend, tracking=p["tracking"], smoothing=p["smoothing"], velocities=p["publish_velocities"],
+                tracker_params=p.group("tracker"), smoother_params=p.group("smoother"),
+                depth_window=p["depth_window"], hand_signs=hand_sign_options(p.group("hand_signs")))
+        except ModelError as exc:  # the hand sign model
+            backend.close()
+            self.backend_error = f"hand signs: {exc}"
+            raise ModelError(self.backend_error) from None
+        except Exception:
+            backend.close()
+            raise
         try:
             pipeline.warmup()
         except Exception as exc:  # a backend that cannot run at all is reported like one that cannot load
@@ -144,10 +156,12 @@ class PoseEstimatorNode(ManagedNode):
             self._pending = (kind, msg)
             self._cond.notify()
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, msg: Image, info: dict) -> None:
+        self.health.sequence(info.get("publication_sequence_number"))
         self._offer("raw", msg)
 
-    def _on_compressed(self, msg: CompressedImage) -> None:
+    def _on_compressed(self, msg: CompressedImage, info: dict) -> None:
+        self.health.sequence(info.get("publication_sequence_number"))
         self._offer("compressed", msg)
 
     def _on_depth(self, msg: Image) -> None:
@@ -181,7 +195,7 @@ class PoseEstimatorNode(ManagedNode):
             rgb = conv.compressed_msg_to_rgb(msg) if kind == "compressed" else conv.image_msg_to_rgb(msg)
         except ImageError as exc:
             self.stats["bad_input"] += 1
-            self.errors.error(str(exc)[:40], f"image skipped: {exc}")
+            self.errors.error(conv.image_problem(exc), f"image skipped: {exc}")
             return
         h, w = rgb.shape[:2]
         depth, camera = self._depth_for(msg, w, h)
@@ -216,7 +230,7 @@ class PoseEstimatorNode(ManagedNode):
         try:
             return conv.depth_msg_to_metres(d), self._camera
         except ImageError as exc:
-            self.errors.error("depth " + str(exc)[:40], f"depth skipped: {exc}")
+            self.errors.error("depth " + conv.image_problem(exc), f"depth skipped: {exc}")
             return None, None
 
     def destroy_node(self) -> None:

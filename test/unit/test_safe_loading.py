@@ -100,13 +100,14 @@ class _Trap:
 def test_booby_trapped_action_weights_never_run(tmp_path) -> None:
     torch = pytest.importorskip("torch")
     from pose_ros.core.actions import create_action_classifier
+    from pose_ros.core.models import ModelError
     marker = tmp_path / "pwned"
     weights = tmp_path / "actions.pt"
     torch.save({"state_dict": _Trap(marker)}, weights)
-    with pytest.raises(Exception) as err:
+    with pytest.raises(ModelError) as err:
         create_action_classifier("learned", weights_path=str(weights))
     assert not marker.exists(), "loading the weights ran code from the file"
-    assert str(weights) in str(err.value) or "weights" in str(err.value).lower(), err.value
+    assert str(weights) in str(err.value) and "actions.weights" in str(err.value), err.value
 
 
 def test_booby_trapped_recording_never_runs(tmp_path) -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from pose_ros.core.backends.base import BackendError
+from pose_ros.core.models import BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARK, resolve_packaged
 from pose_ros.core.skeleton import BLAZEPOSE33_TO_COCO17, Frame3D, Person, keypoint_box, mask_missing
 
+
+MAX_SIDE = 8192  # longer sides are downscaled before inference
 
 class MediaPipeBackend:
     """BlazePose full: 33 landmarks, COCO-17 subset, metric world landmarks (body frame)."""
@@ -24,6 +27,10 @@ class MediaPipeBackend:
             raise BackendError(
                 f"mediapipe model_complexity={model_complexity} downloads its model at run time; "
                 "only model_complexity=1 ships in the mediapipe==0.10.14 wheel: set mediapipe.model_complexity: 1")
+        # The wheel's model files are pinned like every packaged model: a corrupt or other
+        # version fails here with the file and the reinstall command, not inside mediapipe.
+        for spec in (BLAZEPOSE_LANDMARK, BLAZEPOSE_DETECTOR):
+            resolve_packaged(spec, parameter=None)
         try:
             import mediapipe as mp
         except ImportError as exc:
@@ -39,12 +46,17 @@ class MediaPipeBackend:
 
     def infer(self, rgb: np.ndarray) -> list[Person]:
         """Run BlazePose on one RGB image; zero or one person."""
+        h, w = rgb.shape[:2]
+        if max(h, w) > MAX_SIDE:  # mediapipe's OpenCV aborts the process at 32767 px (cv::remap)
+            import cv2
+            f = MAX_SIDE / max(h, w)
+            rgb = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
         if not rgb.flags.c_contiguous:
             rgb = np.ascontiguousarray(rgb)  # mediapipe needs a packed buffer
         res = self._pose.process(rgb)
         if res.pose_landmarks is None:
             return []
-        h, w = rgb.shape[:2]
+        # landmarks are normalised: scaled by the original size they fit the original image
         lm = np.array([(p.x * w, p.y * h, p.visibility) for p in res.pose_landmarks.landmark], dtype=np.float32)
         lm = mask_missing(lm, self._min_kp)
         world = None

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from pose_ros.core.backends.base import BackendError
-from pose_ros.core.models import resolve_movenet
+from pose_ros.core.models import ModelError, load_error, resolve_movenet
 from pose_ros.core.skeleton import NUM_COCO17, Person, mask_missing
 
 MAX_PEOPLE = 6
@@ -77,7 +77,10 @@ class MoveNetBackend:
     name = "movenet"
 
     def __init__(self, model_path: str = "", input_size: int = 384, min_person_score: float = 0.2,
-                 num_threads: int = 2, min_keypoint_score: float = 0.05, tiles: int = 1) -> None:
+                 num_threads: int = 2, min_keypoint_score: float = 0.05, tiles: int = 1,
+                 param_prefix: str = "", model_parameter: str = "") -> None:
+        """``param_prefix`` / ``model_parameter`` only name the caller's parameters in errors:
+        the model file parameter is ``model_parameter`` or else ``<param_prefix>model_path``."""
         if input_size < _STRIDE or input_size % _STRIDE:
             raise BackendError(f"input_size must be a positive multiple of 32, got {input_size}")
         try:
@@ -85,7 +88,8 @@ class MoveNetBackend:
         except ImportError as exc:
             raise BackendError("ai_edge_litert is missing; run `pip install ai-edge-litert` "
                                "(or `make setup`)") from exc
-        self.model_path = resolve_movenet(model_path, parameter="model_path")
+        parameter = model_parameter or f"{param_prefix}model_path"
+        self.model_path = resolve_movenet(model_path, parameter=parameter)
         self.model = f"movenet-multipose-lightning ({self.model_path.name})"
         self.input_size = int(input_size)
         if tiles not in (1, 2):
@@ -97,15 +101,20 @@ class MoveNetBackend:
         try:
             self._interp = Interpreter(model_path=str(self.model_path), num_threads=int(num_threads))
         except (ValueError, RuntimeError) as exc:
-            raise BackendError(f"cannot load {self.model_path} with LiteRT: {exc}") from exc
+            raise load_error(self.model_path, parameter, exc) from exc
         inp = self._interp.get_input_details()[0]
         self._input_index = inp["index"]
         self._input_dtype = np.dtype(inp["dtype"])
         if self._input_dtype not in (np.uint8, np.int32):
-            raise BackendError(f"{self.model_path} expects {self._input_dtype} input; MoveNet "
-                               "MultiPose takes uint8 or int32 RGB")
+            raise ModelError(f"model file {str(self.model_path)!r} expects {self._input_dtype} input, so it is "
+                             f"not MoveNet MultiPose (uint8 or int32 RGB): set {parameter} to a MoveNet "
+                             "MultiPose .tflite file, or to '' to use the packaged default")
         self._output_index = self._interp.get_output_details()[0]["index"]
         self._by_shape: dict[tuple[int, ...], object] = {}
+        try:  # a dry inference now: a model that cannot run fails at start-up, not at the first frame
+            self.run(np.zeros((480, 640, 3), np.uint8))  # the shape PosePipeline.warmup uses
+        except (ValueError, RuntimeError, IndexError) as exc:
+            raise load_error(self.model_path, parameter, exc) from exc
 
     def _prepare(self, shape: tuple[int, int, int, int]):
         """One interpreter per input shape: a stream keeps its shapes, so nothing is re-allocated

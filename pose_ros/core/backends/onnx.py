@@ -29,6 +29,7 @@ from pose_ros.core.heatmap import (
     box_to_center_scale, decode_heatmaps, decode_simcc, get_affine_transform, transform_points,
 )
 from pose_ros.core.image import as_cv2_input
+from pose_ros.core.models import ModelError, one_line
 from pose_ros.core.skeleton import NUM_COCO17, Person, mask_missing
 
 Detector = Callable[[np.ndarray], Any]
@@ -87,10 +88,12 @@ class OnnxBackend:
                  simcc_split_ratio: float = 2.0, blur_kernel: int = 11,
                  box_padding: float = 1.25, keypoint_indices: Sequence[int] | None = None,
                  detector: Detector | None = None, min_box_score: float = 0.0,
-                 max_people: int = 0, intra_op_threads: int = 2, inter_op_threads: int = 1) -> None:
+                 max_people: int = 0, intra_op_threads: int = 2, inter_op_threads: int = 1,
+                 param_prefix: str = "onnx.") -> None:
+        parameter = f"{param_prefix}model_path"  # only names the caller's parameter in errors
         if not model_path or not os.path.isfile(os.fspath(model_path)):
-            raise BackendError(
-                f"ONNX pose model not found: {str(model_path or '')!r}. Set the `onnx.model_path` "
+            raise ModelError(
+                f"ONNX pose model not found: {str(model_path or '')!r}. Set the `{parameter}` "
                 "parameter to a top-down pose model file (.onnx, COCO keypoints, e.g. an RTMPose or "
                 "HRNet export), or choose another backend.")
         if decoder not in DECODERS:
@@ -123,8 +126,9 @@ class OnnxBackend:
             self._session = ort.InferenceSession(self.model_path, sess_options=opts,
                                                  providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise BackendError(f"cannot load ONNX model {self.model_path!r}: {exc}. Check that the "
-                               "file is a complete ONNX model (not a Git LFS pointer).") from exc
+            raise ModelError(f"cannot load ONNX model {self.model_path!r}: {one_line(exc).rstrip('.')}. The file is "
+                             f"truncated or not an ONNX model (a Git LFS pointer?): set `{parameter}` to a "
+                             "complete .onnx pose model.") from exc
 
         inputs = self._session.get_inputs()
         if len(inputs) != 1:

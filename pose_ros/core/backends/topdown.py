@@ -40,7 +40,7 @@ import numpy as np
 
 from pose_ros.core.backends.base import BackendError
 from pose_ros.core.backends.movenet import MoveNetBackend
-from pose_ros.core.models import resolve_blazepose_landmark
+from pose_ros.core.models import ModelError, load_error, resolve_blazepose_landmark
 from pose_ros.core.skeleton import (
     BLAZEPOSE33_TO_COCO17, COCO17_SIGMAS, NUM_BLAZEPOSE33, Coco, Frame3D, Person, mask_missing)
 
@@ -183,7 +183,8 @@ class TopDownBackend:
                  max_people: int = 6, min_person_score: float = 0.2, num_threads: int = 2,
                  movenet_input_size: int = 384, min_pose_flag: float = 0.5,
                  min_keypoint_score: float = 0.0, refine: bool = False, movenet_tiles: int = 1,
-                 keep_movenet: bool = True) -> None:
+                 keep_movenet: bool = True, param_prefix: str = "") -> None:
+        """``param_prefix`` (e.g. ``topdown.``) only names the caller's parameters in errors."""
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:
@@ -191,26 +192,34 @@ class TopDownBackend:
                                "(or `make setup`)") from exc
         self.detector = MoveNetBackend(model_path=movenet_model_path, input_size=movenet_input_size,
                                        min_person_score=min_person_score, num_threads=num_threads,
-                                       tiles=movenet_tiles)
-        self.landmark_path = resolve_blazepose_landmark(landmark_model_path,
-                                                        parameter="landmark_model_path")
+                                       tiles=movenet_tiles,
+                                       model_parameter=f"{param_prefix}movenet_model_path")
+        parameter = f"{param_prefix}landmark_model_path"
+        self.landmark_path = resolve_blazepose_landmark(landmark_model_path, parameter=parameter)
         self.model = f"{self.detector.model} + blazepose ({self.landmark_path.name})"
         self.max_people = int(max_people)
         self.min_pose_flag = float(min_pose_flag)
         self.min_keypoint_score = float(min_keypoint_score)
         self.refine = bool(refine)
         self.keep_movenet = bool(keep_movenet)
+        self._parameter = parameter
         try:
             self._lm = Interpreter(model_path=str(self.landmark_path), num_threads=int(num_threads))
             self._lm.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise BackendError(f"cannot load {self.landmark_path} with LiteRT: {exc}") from exc
+            raise load_error(self.landmark_path, parameter, exc) from exc
         inp = self._lm.get_input_details()[0]
         if tuple(inp["shape"]) != (1, CROP, CROP, 3) or np.dtype(inp["dtype"]) != np.float32:
-            raise BackendError(f"{self.landmark_path}: expected a float32 (1, {CROP}, {CROP}, 3) "
-                               f"input, got {inp['dtype']} {tuple(inp['shape'])}")
+            raise ModelError(f"model file {str(self.landmark_path)!r}: expected a float32 (1, {CROP}, {CROP}, 3) "
+                             f"input, got {inp['dtype']} {tuple(inp['shape'])}; set {parameter} to a BlazePose "
+                             "pose_landmark_full.tflite, or to '' to use the packaged default")
         self._lm_input = inp["index"]
         self._out = self._identify_outputs(self._lm.get_output_details())
+        try:  # a dry inference now: a model that cannot run fails at start-up, not at the first person
+            self._landmarks(np.zeros((CROP, CROP, 3), np.uint8), crop_matrix(np.array([CROP / 2, CROP / 2]),
+                                                                              np.array([0.0, -1.0]), CROP))
+        except (ValueError, RuntimeError, IndexError) as exc:
+            raise load_error(self.landmark_path, parameter, exc) from exc
 
     def _identify_outputs(self, details: list[dict]) -> dict[str, int]:
         """Name the landmark model outputs by shape (tensor names differ between exports)."""
@@ -228,8 +237,9 @@ class TopDownBackend:
                 out["heatmap"] = d["index"]
         missing = {"landmarks", "world", "flag"} - out.keys()
         if missing:
-            raise BackendError(f"{self.landmark_path} lacks outputs {sorted(missing)}; "
-                               "expected BlazePose GHUM pose_landmark_full.tflite")
+            raise ModelError(f"model file {str(self.landmark_path)!r} lacks outputs {sorted(missing)}, so it is "
+                             f"not BlazePose GHUM pose_landmark_full.tflite: set {self._parameter} to that "
+                             "model, or to '' to use the packaged default")
         return out
 
     def _landmarks(self, rgb: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray | float]:

@@ -1,0 +1,108 @@
+"""``pose-ros run respawn:=true``: the graph in a child process, started again when it dies.
+
+``ros2 launch`` respawns single nodes (launch/pose.launch.py passes ``respawn`` to each
+Node); the venv's runner has all nodes in one process, so the unit it restarts is that
+process. A crash or a signal is respawned after ``respawn_delay`` seconds; exit code 0
+(a normal stop) and 2 (bad input at start-up, which would fail again) are not.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable
+
+from pose_ros.runner import EXIT_BAD_INPUT
+
+STOP_TIMEOUT = 15.0  # seconds the graph gets to shut down after Ctrl-C before it is killed
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class _Stop(Exception):
+    """SIGTERM to the supervisor: stop the graph like Ctrl-C does."""
+
+
+def supervise(argv_args: dict[str, str], delay: float, log: Callable[[str], None] | None = None) -> int:
+    """respawn:=true: run the graph in a child process and start it again when it dies abnormally.
+
+    The child is ``pose-ros run`` with the same arguments and ``respawn:=false``. It is
+    started again ``delay`` seconds after it dies by a signal or with an exit code other
+    than 0 (a normal stop) and 2 (bad input at start-up: a respawn would fail the same
+    way), and every restart is logged. Ctrl-C (SIGINT) or SIGTERM to the supervisor stops
+    the child (SIGINT, then SIGKILL after ``STOP_TIMEOUT`` s) and returns 0. The child
+    runs in its own process group, so a terminal Ctrl-C reaches it once, through the
+    supervisor, and it is sent SIGTERM if the supervisor itself dies.
+    """
+    def say(msg: str) -> None:
+        (log or (lambda m: print(m, file=sys.stderr, flush=True)))(f"pose-ros run: {msg}")
+
+    given = {k: v for k, v in argv_args.items() if k != "respawn"}
+    cmd = [sys.executable, "-m", "pose_ros.cli", "run", *(f"{k}:={v}" for k, v in given.items()), "respawn:=false"]
+    die_with_parent = _parent_death_signal()
+
+    def on_term(signum, frame):
+        raise _Stop()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    child: subprocess.Popen | None = None
+    restarts = 0
+    try:
+        while True:
+            child = subprocess.Popen(cmd, process_group=0, preexec_fn=die_with_parent)
+            say(f"graph started in process {child.pid}" + (f" (respawn {restarts})" if restarts else ""))
+            code = child.wait()
+            child = None
+            if code == 0:
+                return 0
+            if code == EXIT_BAD_INPUT:
+                say("graph exited with code 2 (bad input at start-up); not respawned")
+                return EXIT_BAD_INPUT
+            restarts += 1
+            say(f"graph died ({_describe_exit(code)}); respawn {restarts} in {delay:g} s")
+            time.sleep(delay)
+    except (KeyboardInterrupt, _Stop):
+        if child is not None:
+            _stop_child(child)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_child(child: subprocess.Popen) -> None:
+    """SIGINT (the graph shuts down cleanly), SIGKILL if it does not within STOP_TIMEOUT."""
+    for sig, wait in ((signal.SIGINT, STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
+        if child.poll() is not None:
+            return
+        try:
+            child.send_signal(sig)
+            child.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+        except KeyboardInterrupt:  # a second Ctrl-C: do not wait any longer
+            continue
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A preexec_fn that has Linux send SIGTERM to the child when the supervisor dies (None elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    return preexec

@@ -27,13 +27,30 @@ def config_file(name: str = "pose.yaml") -> Path:
     return share_dir() / "config" / name
 
 
+# Fast DDS 2.x (Humble, Jazzy) reads the first name, Fast DDS 3.x (Kilted on) the second.
+PROFILE_VARS = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
+
+
+def opted_out(environ) -> bool:
+    """POSE_ROS_NO_DDS_PROFILE set to anything but 0/false/no/off/empty."""
+    return environ.get("POSE_ROS_NO_DDS_PROFILE", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def profile_env(environ, profile: Path) -> dict[str, str]:
+    """The variables that give a DDS participant ``profile``, or {} when the user chose otherwise.
+
+    A profile the user already set (under either name) wins, as does POSE_ROS_NO_DDS_PROFILE.
+    """
+    if opted_out(environ) or any(environ.get(v) for v in PROFILE_VARS):
+        return {}
+    return {v: str(profile) for v in PROFILE_VARS}
+
+
 def use_large_frame_profile() -> None:
     """Give this process's DDS participant the large-frame Fast DDS profile.
 
     Must run before rclpy.init(). A profile the user already set wins.
     """
-    if os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE") or os.environ.get("POSE_ROS_NO_DDS_PROFILE"):
-        return
     profile = config_file(FASTDDS_PROFILE_NAME)
     if profile.is_file():
-        os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile)
+        os.environ.update(profile_env(os.environ, profile))

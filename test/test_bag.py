@@ -22,7 +22,7 @@ SKEL_TOPIC = "/bagtest/skeletons"
 def ros_env():
     """Own domain + localhost discovery before any rclpy.init (conftest normally sets them already)."""
     saved = {k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE",
-                                            "FASTRTPS_DEFAULT_PROFILES_FILE")}
+                                            "FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")}
     os.environ.setdefault("ROS_DOMAIN_ID", str(20 + os.getpid() % 60))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     yield

@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,15 +34,10 @@ FRAMES = [
 ]
 
 
-def letterbox(rgb: np.ndarray, width: int = W, height: int = H) -> np.ndarray:
-    """Fit the image into width x height keeping its aspect ratio; pad the rest with black."""
-    h, w = rgb.shape[:2]
-    s = min(width / w, height / h)
-    nw, nh = int(round(w * s)), int(round(h * s))
-    out = np.zeros((height, width, 3), dtype=np.uint8)
-    x0, y0 = (width - nw) // 2, (height - nh) // 2
-    out[y0:y0 + nh, x0:x0 + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
-    return out
+def letterbox(img: np.ndarray, width: int = W, height: int = H) -> np.ndarray:
+    """The frame fitted into width x height, aspect kept, black padding (pose_ros.core.image)."""
+    from pose_ros.core.image import letterbox as fit
+    return fit(img, width, height)
 
 
 def load_frames(shared: Path) -> list[tuple[str, np.ndarray, int]]:

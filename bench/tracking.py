@@ -163,7 +163,8 @@ def acceleration(track: list[np.ndarray], min_score: float = 0.3) -> float:
     return float(a[m].mean()) if m.any() else float("nan")
 
 
-def jitter_synthetic(noise: float = 2.0, seconds: float = 10.0) -> tuple[float, float]:
+def jitter_synthetic(noise: float = 2.0, seconds: float = 10.0,
+                     tracker_kwargs: dict | None = None) -> tuple[float, float]:
     """Still person, keypoint noise ``noise`` px: mean acceleration raw and smoothed."""
     rng = np.random.default_rng(7)
     tracker, smoother = Tracker(**(tracker_kwargs or {})), SkeletonSmoother()

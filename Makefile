@@ -17,7 +17,7 @@ test: setup
 
 bench: setup
 	@$(PY) bench/speed.py && $(PY) bench/accuracy.py && $(PY) bench/tracking.py && $(PY) bench/node_overhead.py \
-		&& $(PY) bench/actions.py
+		&& $(PY) bench/actions.py && $(PY) bench/transport.py && $(PY) bench/soak.py
 
 clean:
 	rm -rf build install log demo_output

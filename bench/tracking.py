@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pose_ros.core.filters import SkeletonSmoother  # noqa: E402
 from pose_ros.core.skeleton import NUM_COCO17, Person, keypoint_box  # noqa: E402
-from pose_ros.core.tracking import Tracker, iou_matrix  # noqa: E402
+from pose_ros.core.similarity import iou_matrix  # noqa: E402
+from pose_ros.core.tracking import Tracker  # noqa: E402
 
 FPS = 30.0
 # Stick figure in body heights: (x offset, height above feet); legs/arms swing with phase.

@@ -59,7 +59,7 @@ def decode_movenet(raw: np.ndarray, height: int, width: int, min_person_score: f
 
 def merge_duplicates(people: list[Person], iou: float = 0.5) -> list[Person]:
     """Greedy box-IoU suppression, best score first (whole-image and tile detections overlap)."""
-    from pose_ros.core.tracking import iou_matrix
+    from pose_ros.core.similarity import iou_matrix
     people = sorted(people, key=lambda p: p.score, reverse=True)
     if len(people) < 2:
         return people

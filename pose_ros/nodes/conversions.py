@@ -8,7 +8,6 @@ whose text says what is wrong; the node callbacks catch it, count it and log it 
 from __future__ import annotations
 
 import re
-import struct
 from array import array
 
 import numpy as np
@@ -18,17 +17,11 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from pose_ros.core import image as imgconv
-from pose_ros.core.image import ImageError
 from pose_ros.core.skeleton import NUM_BLAZEPOSE33, NUM_COCO17, Frame3D, KeypointFormat, Person, TrackState, \
     mask_missing
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
 from pose_ros.nodes.ratelog import problem_key
 
-# Largest image the estimator accepts: 16K on a side, 64 megapixels. Larger claims are
-# malformed (or decompression bombs: a few hundred bytes of JPEG can claim 65535 x 65535
-# pixels, 12 GB decoded), and BlazePose aborts the process on sides >= 32767.
-MAX_IMAGE_SIDE = 16384
-MAX_IMAGE_PIXELS = 64 * 1024 * 1024
 # Most people in one SkeletonArray (work per message is linear in it; backends find <= 20).
 MAX_SKELETONS = 100
 # Keypoints farther than this from the image origin (pixels) are treated as not detected.
@@ -66,91 +59,15 @@ def image_problem(exc: Exception) -> str:
     return problem_key(re.sub(r"^\S+ image ", "image ", str(exc)))[:40]
 
 
-def check_image_size(what: str, width: int, height: int) -> None:
-    """ImageError for an image larger than MAX_IMAGE_SIDE / MAX_IMAGE_PIXELS."""
-    if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
-        raise ImageError(f"{what} claims {width}x{height} pixels, more than this node accepts "
-                         f"({MAX_IMAGE_SIDE} on a side, {MAX_IMAGE_PIXELS // 2**20} megapixels); the message "
-                         "is malformed, or scale the camera image down")
-
-
 def image_msg_to_rgb(msg: Image) -> np.ndarray:
     """sensor_msgs/Image -> (H, W, 3) uint8 RGB; raises image.ImageError on bad input."""
-    check_image_size(f"{msg.encoding[:32]!r} image", msg.width, msg.height)
+    imgconv.check_image_size(f"{msg.encoding[:32]!r} image", msg.width, msg.height)
     return imgconv.image_to_rgb(msg.encoding, msg.width, msg.height, msg.step, bool(msg.is_bigendian), msg.data)
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
-# JPEG markers without a length field; SOF markers (frame header: the image size)
-_JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the first JPEG frame header, or None if there is none."""
-    i, n = 2, len(data)
-    while i + 4 <= n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:          # fill byte
-            i += 1
-            continue
-        if marker in _JPEG_STANDALONE:
-            i += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image / start of scan before any frame header
-            return None
-        length = struct.unpack_from(">H", data, i + 2)[0]
-        if marker in _JPEG_SOF:
-            if i + 9 > n:
-                return None
-            h, w = struct.unpack_from(">HH", data, i + 5)
-            return w, h
-        i += 2 + length
-    return None
-
-
-def compressed_size(data: bytes) -> tuple[str, int, int]:
-    """('jpeg'|'png', width, height) read from the header of a complete stream; ImageError otherwise.
-
-    Rejects what cannot be a whole jpeg/png image before it reaches the decoder: no
-    signature, no frame header, no end marker (a truncated frame). The decoder would
-    print a line to stderr for each of these, outside any rate limit.
-    """
-    if data.startswith(b"\xff\xd8\xff"):
-        size = _jpeg_size(data)
-        if size is None:
-            raise ImageError(f"compressed image is not a complete jpeg ({len(data)} bytes, no frame header); "
-                             "check the publisher")
-        if not data[-256:].rstrip(b"\0").endswith(b"\xff\xd9"):
-            raise ImageError(f"compressed jpeg is truncated ({len(data)} bytes, no end-of-image marker); "
-                             "the message is incomplete (check the publisher or the transport)")
-        return ("jpeg", *size)
-    if data.startswith(_PNG_SIGNATURE):
-        if len(data) < 33 or data[12:16] != b"IHDR":
-            raise ImageError(f"compressed png has no header ({len(data)} bytes); check the publisher")
-        w, h = struct.unpack_from(">II", data, 16)
-        if not data.endswith(_PNG_IEND):
-            raise ImageError(f"compressed png is truncated ({len(data)} bytes, no IEND chunk); the message "
-                             "is incomplete (check the publisher or the transport)")
-        return ("png", w, h)
-    raise ImageError(f"compressed image is neither jpeg nor png ({len(data)} bytes starting "
-                     f"{data[:8].hex(' ') or 'with nothing'}); use the image_transport 'compressed' "
-                     "plugin with format jpeg or png")
 
 
 def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
     """sensor_msgs/CompressedImage (jpeg/png) -> (H, W, 3) uint8 RGB; raises image.ImageError on bad input."""
-    if "compresseddepth" in str(msg.format).lower() or len(msg.data) == 0:
-        return imgconv.decode_compressed(msg.format, msg.data)   # raises the clear error for these
-    data = bytes(msg.data)
-    kind, w, h = compressed_size(data)
-    if w == 0 or h == 0:
-        raise ImageError(f"compressed {kind} has zero size {w}x{h}; check the publisher")
-    check_image_size(f"compressed {kind}", w, h)
-    return imgconv.decode_compressed(msg.format, data)
+    return imgconv.decode_compressed(msg.format, msg.data)
 
 
 def depth_msg_to_metres(msg: Image) -> np.ndarray:

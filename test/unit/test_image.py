@@ -198,10 +198,14 @@ def test_compressed_round_trip_and_garbage(rng):
     # mono jpeg decodes to 3-channel RGB as well
     ok, gjpg = cv2.imencode(".jpg", rgb[..., 0])
     assert decode_compressed("mono8; jpeg compressed mono8", gjpg).shape == (48, 64, 3)
-    with pytest.raises(ImageError, match="cannot decode"):
+    with pytest.raises(ImageError, match="neither jpeg nor png"):
         decode_compressed("jpeg", rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
-    with pytest.raises(ImageError, match="cannot decode"):
+    with pytest.raises(ImageError, match="not a complete jpeg"):
         decode_compressed("jpeg", jpg.tobytes()[:20])
+    with pytest.raises(ImageError, match="truncated"):
+        decode_compressed("jpeg", jpg.tobytes()[:-40])
+    with pytest.raises(ImageError, match="truncated"):
+        decode_compressed("png", png.tobytes()[:-20])
     with pytest.raises(ImageError, match="empty"):
         decode_compressed("jpeg", b"")
     with pytest.raises(ImageError, match="compressedDepth"):

@@ -17,6 +17,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from pose_ros.core import image as imgconv
+from pose_ros.core.compressed import decode_compressed
 from pose_ros.core.skeleton import NUM_BLAZEPOSE33, NUM_COCO17, Frame3D, KeypointFormat, Person, TrackState, \
     mask_missing
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
@@ -67,7 +68,7 @@ def image_msg_to_rgb(msg: Image) -> np.ndarray:
 
 def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
     """sensor_msgs/CompressedImage (jpeg/png) -> (H, W, 3) uint8 RGB; raises image.ImageError on bad input."""
-    return imgconv.decode_compressed(msg.format, msg.data)
+    return decode_compressed(msg.format, msg.data)
 
 
 def depth_msg_to_metres(msg: Image) -> np.ndarray:

@@ -16,8 +16,9 @@ from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from pose_ros.core.compressed import decode_compressed
 from pose_ros.core.image import (
-    SUPPORTED_ENCODINGS, ImageError, decode_compressed, depth_to_metres, image_to_rgb,
+    SUPPORTED_ENCODINGS, ImageError, depth_to_metres, image_to_rgb,
     keypoints_to_3d, rgb_to_image_fields,
 )
 

@@ -134,6 +134,14 @@ def coords_ok(points: np.ndarray) -> np.ndarray:
     return (np.abs(np.asarray(points)) <= MAX_COORD).all(axis=-1)   # NaN compares False
 
 
+def box_ok(box: np.ndarray | None) -> bool:
+    """4 finite numbers within MAX_COORD with x_min <= x_max and y_min <= y_max."""
+    if box is None:
+        return False
+    b = np.asarray(box)
+    return b.shape == (4,) and bool(coords_ok(b)) and b[0] <= b[2] and b[1] <= b[3]
+
+
 def keypoint_box(keypoints: np.ndarray, min_score: float = 0.05) -> np.ndarray | None:
     """Tight box around the keypoints scored above ``min_score``; None if none are.
 

@@ -31,7 +31,7 @@ from scipy.optimize import linear_sum_assignment
 
 from pose_ros.core import kalman
 from pose_ros.core.similarity import body_shape, iou_matrix, oks, shape_similarity
-from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, coords_ok, keypoint_box
+from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coords_ok, keypoint_box
 
 def _mint_id(n: int, seed: int = 0) -> str:
     """Counter -> short id: 3 hex chars for the first 4096, then 4, 5...
@@ -63,14 +63,6 @@ class _Track:
     hits: int = 1
     state: TrackState = TrackState.TENTATIVE
     confirmed: bool = False
-
-
-def _good_box(box: np.ndarray | None) -> bool:
-    """4 finite numbers within MAX_COORD with x_min <= x_max and y_min <= y_max."""
-    if box is None:
-        return False
-    b = np.asarray(box)
-    return b.shape == (4,) and bool(coords_ok(b)) and b[0] <= b[2] and b[1] <= b[3]
 
 
 def _assign(sim: np.ndarray, threshold: float) -> list[tuple[int, int]]:
@@ -254,7 +246,7 @@ class Tracker:
                     kp[unseen, :2], kp[unseen, 2] = np.nan, 0.0
                     np.clip(kp[:, 2], 0.0, 1.0, out=kp[:, 2])
             box = p.ensure_box()
-            if not _good_box(box):
+            if not box_ok(box):
                 box = p.box = keypoint_box(kp)
                 if box is None:
                     continue

@@ -19,14 +19,12 @@ from std_msgs.msg import Header
 from pose_ros.core import image as imgconv
 from pose_ros.core.compressed import decode_compressed
 from pose_ros.core.skeleton import NUM_BLAZEPOSE33, NUM_COCO17, Frame3D, KeypointFormat, Person, TrackState, \
-    mask_missing
+    box_ok, coords_ok, mask_missing
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
 from pose_ros.nodes.ratelog import problem_key
 
 # Most people in one SkeletonArray (work per message is linear in it; backends find <= 20).
 MAX_SKELETONS = 100
-# Keypoints farther than this from the image origin (pixels) are treated as not detected.
-MAX_COORD = 1.0e6
 
 
 class SkeletonError(ValueError):
@@ -140,12 +138,14 @@ def _clean_keypoints(kps, what: str, count: int, mask: bool = True) -> np.ndarra
     if len(kps) != count:
         raise SkeletonError(f"{what} count", f"skeleton has {len(kps)} {what}, expected {count} (Skeleton.msg)")
     kp = _kp_array(kps)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(kp).all(axis=1) | (np.abs(kp[:, :2]).max(axis=1) > MAX_COORD)
-        kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
-    kp[bad, :2] = np.nan
-    kp[bad, 2] = 0.0
-    return mask_missing(kp) if mask else kp
+    if mask:
+        kp = mask_missing(kp)
+    else:
+        bad = ~(coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2]))
+        kp[bad, :2] = np.nan
+        kp[bad, 2] = 0.0
+    kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
+    return kp
 
 
 def _optional_points(pts, what: str, count: int) -> np.ndarray | None:
@@ -154,7 +154,7 @@ def _optional_points(pts, what: str, count: int) -> np.ndarray | None:
     if len(pts) != count:
         raise SkeletonError(f"{what} count", f"skeleton has {len(pts)} {what}, expected 0 or {count}")
     a = _pt_array(pts)
-    a[~np.isfinite(a).all(axis=1) | (np.abs(a).max(axis=1) > MAX_COORD)] = np.nan
+    a[~coords_ok(a)] = np.nan
     return a
 
 
@@ -181,10 +181,9 @@ def msg_to_person(s: Skeleton) -> Person:
         velocities = np.array([(v.x, v.y) for v in s.velocities], dtype=np.float32)
         velocities[~np.isfinite(velocities).all(axis=1)] = np.nan
     box = np.array([s.x_min, s.y_min, s.x_max, s.y_max], dtype=np.float32)
-    ok_box = bool(np.isfinite(box).all() and np.abs(box).max() <= MAX_COORD and box[2] >= box[0] and box[3] >= box[1])
     frame = Frame3D(s.frame_3d) if s.frame_3d in (0, 1, 2) and keypoints_3d is not None else Frame3D.NONE
     return Person(
-        keypoints=keypoints, score=_score(s.score), box=box if ok_box else None,
+        keypoints=keypoints, score=_score(s.score), box=box if box_ok(box) else None,
         landmarks=landmarks, keypoints_3d=keypoints_3d if frame != Frame3D.NONE else None,
         landmarks_3d=landmarks_3d if frame != Frame3D.NONE else None,
         frame_3d=frame, track_id=s.id,

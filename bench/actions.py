@@ -30,10 +30,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pose_ros.core import synth  # noqa: E402
-from pose_ros.core.actions import DEFAULT_WEIGHTS, LearnedActionClassifier  # noqa: E402
-from pose_ros.core.features import TrackWindow  # noqa: E402
-from pose_ros.train import evaluate, format_metrics  # noqa: E402
+from pose_ros.training import synth  # noqa: E402
+from pose_ros.core.actions.learned import DEFAULT_WEIGHTS, LearnedActionClassifier  # noqa: E402
+from pose_ros.core.features.pose import TrackWindow  # noqa: E402
+from pose_ros.training.train import evaluate, format_metrics  # noqa: E402
 
 FPS = 30.0
 # Ground truth of the demo video (frame ranges, inclusive), see the module docstring.
@@ -82,8 +82,8 @@ def run_tracks(clf: LearnedActionClassifier, frames, rules: bool = False):
     xs: dict[str, list[float]] = {}
     labels: dict[str, dict[str, dict[int, str]]] = {"learned": {}, "rules": {}}
     if rules:
-        from pose_ros.core.actions import RuleActionClassifier
-        from pose_ros.core.gestures import GestureDetector
+        from pose_ros.core.actions.learned import RuleActionClassifier
+        from pose_ros.core.gestures.detector import GestureDetector
         det, rule = GestureDetector(), RuleActionClassifier()
     for i, (stamp, people) in enumerate(frames):
         for p in people:
@@ -106,8 +106,8 @@ def _dist(labs: list[str]) -> str:
 
 
 def demo_video(clf: LearnedActionClassifier, rules: bool) -> dict:
-    from pose_ros.core.demo_media import demo_video_path
-    from pose_ros.dataset import record_video
+    from pose_ros.training.demo_media import demo_video_path
+    from pose_ros.training.dataset import record_video
     try:
         video = demo_video_path(download=False)
     except FileNotFoundError as exc:
@@ -152,7 +152,7 @@ def demo_video(clf: LearnedActionClassifier, rules: bool) -> dict:
 
 def pets09(clf: LearnedActionClassifier, shared: Path, seconds: float) -> None:
     """PETS09-S2L1 View 1 (small pedestrians, 10 fps): label shares (no per-frame action truth)."""
-    from pose_ros.dataset import record_video
+    from pose_ros.training.dataset import record_video
     video = shared / "eval" / "pets09" / "vtest.avi"
     if not video.is_file():
         print(f"== PETS09 skipped: {video} not found (../shared/eval/pets09)")

@@ -24,7 +24,7 @@ per-frame health bookkeeping (RateMeter.tick x3 + EstimatorHealth.frame_done,
 which does StageTimes.add and a clock read) with timeit.
 
 Frames: the first ``--warmup`` + ``--frames`` frames of the demo video
-(``pose_ros.core.demo_media``), letterboxed to 640x480 like bench/speed.py; without
+(``pose_ros.training.demo_media``), letterboxed to 640x480 like bench/speed.py; without
 it, the annotated photos from ../shared/eval cycled. The machine's load changes the
 numbers: compare columns within one run.
 
@@ -64,7 +64,7 @@ from rclpy.qos import QoSProfile, QoSReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-from pose_ros.core.backends import create_backend  # noqa: E402
+from pose_ros.core.detection import create_backend  # noqa: E402
 from pose_ros.msg import SkeletonArray  # noqa: E402
 from pose_ros.nodes import conversions as conv  # noqa: E402
 from pose_ros.nodes.diagnostics import RateMeter, StageTimes  # noqa: E402
@@ -84,7 +84,7 @@ RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
 def load_frames(n: int, shared: Path) -> tuple[str, list[np.ndarray]]:
     """n letterboxed BGR frames: the demo video, else the eval photos cycled."""
     try:
-        from pose_ros.core.demo_media import demo_video_path
+        from pose_ros.training.demo_media import demo_video_path
         video = demo_video_path(download=False)
     except Exception as exc:  # not cached: fall back to the photos
         print(f"[node_overhead] demo video unavailable ({exc}); using eval photos", file=sys.stderr)

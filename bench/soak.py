@@ -64,8 +64,8 @@ PROBE = "probe"
 
 # ------------------------------------------------------------------ the camera clip
 def letterbox(img: np.ndarray, width: int = W, height: int = H) -> np.ndarray:
-    """The frame fitted into width x height, aspect kept, black padding (pose_ros.core.image)."""
-    from pose_ros.core.image import letterbox as fit
+    """The frame fitted into width x height, aspect kept, black padding (pose_ros.core.imaging.raw)."""
+    from pose_ros.core.imaging.raw import letterbox as fit
     return fit(img, width, height)
 
 
@@ -74,7 +74,7 @@ def make_clip(out_dir: Path, source: Path | None = None) -> Path:
     import cv2
 
     if source is None:
-        from pose_ros.core.demo_media import demo_video_path
+        from pose_ros.training.demo_media import demo_video_path
         source = demo_video_path(download=False)  # FileNotFoundError when not cached
     out = Path(out_dir) / "soak_640x480.avi"
     cap = cv2.VideoCapture(str(source))

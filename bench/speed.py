@@ -35,8 +35,8 @@ FRAMES = [
 
 
 def letterbox(img: np.ndarray, width: int = W, height: int = H) -> np.ndarray:
-    """The frame fitted into width x height, aspect kept, black padding (pose_ros.core.image)."""
-    from pose_ros.core.image import letterbox as fit
+    """The frame fitted into width x height, aspect kept, black padding (pose_ros.core.imaging.raw)."""
+    from pose_ros.core.imaging.raw import letterbox as fit
     return fit(img, width, height)
 
 

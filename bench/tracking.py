@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pose_ros.core.filters import SkeletonSmoother  # noqa: E402
+from pose_ros.core.tracking.smoothing import SkeletonSmoother  # noqa: E402
 from pose_ros.core.skeleton import NUM_COCO17, Person, keypoint_box  # noqa: E402
-from pose_ros.core.similarity import iou_matrix  # noqa: E402
-from pose_ros.core.tracking import Tracker  # noqa: E402
+from pose_ros.core.tracking.similarity import iou_matrix  # noqa: E402
+from pose_ros.core.tracking.tracker import Tracker  # noqa: E402
 
 FPS = 30.0
 # Stick figure in body heights: (x offset, height above feet); legs/arms swing with phase.
@@ -182,7 +182,7 @@ def jitter_synthetic(noise: float = 2.0, seconds: float = 10.0,
 def _backend(name: str, **options):
     """The named backend, or None after printing why it was skipped."""
     try:
-        from pose_ros.core.backends import BackendError, create_backend
+        from pose_ros.core.detection import BackendError, create_backend
     except ImportError as exc:
         print(f"  {name}: skipped (backends not importable: {exc})")
         return None

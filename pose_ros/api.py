@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from pose_ros.core.features import JOINT_ANGLE_NAMES, joint_angles
+from pose_ros.core.features.pose import JOINT_ANGLE_NAMES, joint_angles
 from pose_ros.core.skeleton import COCO17_EDGES, COCO17_NAMES, NUM_COCO17, Coco, Frame3D, TrackState
 
 if TYPE_CHECKING:

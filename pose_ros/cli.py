@@ -32,7 +32,7 @@ def _cmd_demo(rest: list[str]) -> int:
     a = ap.parse_args(rest)
     video = a.video
     if not video:
-        from pose_ros.core.demo_media import demo_video_path
+        from pose_ros.training.demo_media import demo_video_path
         video = str(demo_video_path())
     from pose_ros.demo import run_demo
     return run_demo(video, Path(a.out), backend=a.backend, actions=not a.no_actions,
@@ -40,17 +40,17 @@ def _cmd_demo(rest: list[str]) -> int:
 
 
 def _cmd_bag(rest: list[str]) -> int:
-    from pose_ros.bag_cli import main as bag_main
+    from pose_ros.bag.cli import main as bag_main
     return bag_main(rest)
 
 
 def _cmd_train(rest: list[str]) -> int:
-    from pose_ros.train import train_main
+    from pose_ros.training.train import train_main
     return train_main(rest)
 
 
 def _cmd_dataset(rest: list[str]) -> int:
-    from pose_ros.dataset import dataset_main
+    from pose_ros.training.dataset import dataset_main
     return dataset_main(rest)
 
 

@@ -88,7 +88,7 @@ def make_recorder(out_dir: Path, fps: float):
 
 def run_demo(video: str, out_dir: Path, backend: str = "mediapipe", actions: bool = True, max_width: int = 960) -> int:
     """Process every frame of ``video`` through the graph; print a summary; 0 on success."""
-    from pose_ros.core.video import FrameSource, SourceError
+    from pose_ros.core.imaging.video import FrameSource, SourceError
 
     try:
         src = FrameSource(video)

@@ -67,8 +67,8 @@ def serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
-    from pose_ros.core.backends.base import BackendError
-    from pose_ros.core.video import SourceError
+    from pose_ros.core.detection.base import BackendError
+    from pose_ros.core.imaging.video import SourceError
     from pose_ros.nodes.lifecycle import StartupError
 
     bad_input = (SourceError, ValueError, ParameterException, BackendError)  # ModelError is a BackendError

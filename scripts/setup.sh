@@ -104,7 +104,7 @@ step_package() {
 }
 
 step_demo_media() {
-    "$VENV/bin/python" -m pose_ros.core.demo_media
+    "$VENV/bin/python" -m pose_ros.training.demo_media
 }
 
 step_check() {
@@ -123,6 +123,6 @@ run_step ros-wheels requirements/ros.txt -- step_ros_wheels
 run_step python-deps requirements/python.txt requirements/nodeps.txt -- step_python_deps
 run_step messages CMakeLists.txt package.xml msg/*.msg requirements/ros.txt -- step_messages
 run_step package setup.py setup.cfg -- step_package
-run_step demo-media pose_ros/core/demo_media.py -- step_demo_media
+run_step demo-media pose_ros/training/demo_media.py -- step_demo_media
 step_check >"$LOG_DIR/check.log" 2>&1 || step_fail check "$LOG_DIR/check.log"
 echo "setup: ready ($VENV)"

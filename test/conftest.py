@@ -40,10 +40,10 @@ def read_demo_rgb(index: int):
     """Frame ``index`` of the cached demo video as RGB; skips the test when it is not cached."""
     import cv2
 
-    from pose_ros.core.demo_media import cached_demo_video
+    from pose_ros.training.demo_media import cached_demo_video
     path = cached_demo_video()
     if path is None:
-        pytest.skip("demo video not cached; run `make setup` (python -m pose_ros.core.demo_media)")
+        pytest.skip("demo video not cached; run `make setup` (python -m pose_ros.training.demo_media)")
     cap = cv2.VideoCapture(str(path))
     cap.set(cv2.CAP_PROP_POS_FRAMES, index)
     ok, bgr = cap.read()
@@ -54,7 +54,7 @@ def read_demo_rgb(index: int):
 
 @pytest.fixture(scope="session")
 def demo_video() -> Path:
-    from pose_ros.core.demo_media import demo_video_path
+    from pose_ros.training.demo_media import demo_video_path
     return demo_video_path(download=False)
 
 

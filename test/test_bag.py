@@ -63,7 +63,7 @@ def image_bag(video, tmp_path_factory) -> Path:
 
 
 def cli(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
-    return subprocess.run([PY, "-m", "pose_ros.bag_cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([PY, "-m", "pose_ros.bag.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def read_all(path: Path):
@@ -111,7 +111,7 @@ def test_from_video_writes_media_timeline(video, tmp_path, storage):
     from sensor_msgs.msg import CameraInfo, Image
 
     from pose_ros import bag
-    from pose_ros.core.video import FrameSource
+    from pose_ros.core.imaging.video import FrameSource
 
     out = tmp_path / "b"
     assert bag.from_video(video, out, storage=storage) == N_FRAMES

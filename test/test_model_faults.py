@@ -92,8 +92,8 @@ def _build_cases(d: Path) -> list[Case]:
     import torch
 
     from pose_ros.core import models
-    from pose_ros.core.actions import DEFAULT_WEIGHTS
-    from pose_ros.core.hand_models import HAND_LANDMARK_FULL, resolve_hand_landmark
+    from pose_ros.core.actions.learned import DEFAULT_WEIGHTS
+    from pose_ros.core.hands.models import HAND_LANDMARK_FULL, resolve_hand_landmark
 
     movenet = models.resolve_movenet()
     landmark = models.resolve_blazepose_landmark()
@@ -232,7 +232,7 @@ def test_all_cases_ran(results):
 
 
 def test_shipped_action_weights_are_pinned():
-    from pose_ros.core.actions import DEFAULT_WEIGHTS, DEFAULT_WEIGHTS_SHA256
+    from pose_ros.core.actions.learned import DEFAULT_WEIGHTS, DEFAULT_WEIGHTS_SHA256
     from pose_ros.core.models import sha256_file
     assert sha256_file(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS_SHA256
 

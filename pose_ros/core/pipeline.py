@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pose_ros.core.backends import PoseBackend
+from pose_ros.core.detection import PoseBackend
 from pose_ros.core.skeleton import Frame3D, Person
 
 
@@ -52,16 +52,16 @@ class PosePipeline:
         self.tracker = None
         self.smoother = None
         if tracking:
-            from pose_ros.core.tracking import Tracker
+            from pose_ros.core.tracking.tracker import Tracker
             self.tracker = Tracker(**(tracker_params or {}))
         if tracking and smoothing:  # smoothing needs ids to keep one filter per person
-            from pose_ros.core.filters import SkeletonSmoother
+            from pose_ros.core.tracking.smoothing import SkeletonSmoother
             self.smoother = SkeletonSmoother(**(smoother_params or {}))
         self.velocities = velocities
         self.depth_window = depth_window
         self.hands = None
         if hand_signs is not None:  # the hand landmark model on wrist crops, per tracked person
-            from pose_ros.core.hand_signs import HandSignDetector
+            from pose_ros.core.hands.signs import HandSignDetector
             self.hands = HandSignDetector(**hand_signs)
 
     def process(self, rgb: np.ndarray, stamp: float, depth_m: np.ndarray | None = None,
@@ -93,7 +93,7 @@ class PosePipeline:
 
     def _add_depth(self, people: list[Person], image_hw: tuple[int, int], depth_m: np.ndarray,
                    camera: CameraModel) -> None:
-        from pose_ros.core.image import keypoints_to_3d
+        from pose_ros.core.imaging.raw import keypoints_to_3d
         for p in people:
             p.keypoints_3d = keypoints_to_3d(p.keypoints, depth_m, camera.fx, camera.fy, camera.cx, camera.cy,
                                              window=self.depth_window, image_size=(image_hw[1], image_hw[0]))

@@ -12,10 +12,10 @@ import time
 import numpy as np
 from geometry_msgs.msg import Point, Vector3
 
-from pose_ros.core.actions import create_action_classifier
-from pose_ros.core.features import JOINT_ANGLE_NAMES, TrackWindow, joint_angle_array
-from pose_ros.core.gestures import GestureDetector, GestureEvent
-from pose_ros.core.sign_events import HandSignEvents
+from pose_ros.core.actions.learned import create_action_classifier
+from pose_ros.core.features.pose import JOINT_ANGLE_NAMES, TrackWindow, joint_angle_array
+from pose_ros.core.gestures.detector import GestureDetector, GestureEvent
+from pose_ros.core.hands.events import HandSignEvents
 from pose_ros.msg import Action, ActionArray, Gesture, GestureArray, JointAngles, JointAnglesArray, SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.action_params import ACTION_PARAMS

@@ -16,8 +16,8 @@ from geometry_msgs.msg import Point, Vector3
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from pose_ros.core import image as imgconv
-from pose_ros.core.compressed import decode_compressed
+from pose_ros.core.imaging import raw as imgconv
+from pose_ros.core.imaging.compressed import decode_compressed
 from pose_ros.core.skeleton import NUM_BLAZEPOSE33, NUM_COCO17, Frame3D, KeypointFormat, Person, TrackState, \
     box_ok, coords_ok, mask_missing
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray

@@ -4,7 +4,7 @@ Names with a dot are grouped: ``movenet.input_size`` is passed to the movenet
 backend as ``input_size``; ``tracker.*`` to the Tracker; ``smoother.*`` to the
 One Euro smoother.
 """
-from pose_ros.core.backends import BACKENDS
+from pose_ros.core.detection import BACKENDS
 from pose_ros.nodes.params import Param
 
 ESTIMATOR_PARAMS = [

@@ -13,9 +13,9 @@ from rclpy.qos import QoSProfile, QoSReliabilityPolicy, QoSHistoryPolicy, qos_pr
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
-from pose_ros.core.backends import BackendError, create_backend
+from pose_ros.core.detection import BackendError, create_backend
 from pose_ros.core.draw import draw_people
-from pose_ros.core.image import ImageError
+from pose_ros.core.imaging.raw import ImageError
 from pose_ros.core.models import ModelError
 from pose_ros.core.pipeline import CameraModel, PosePipeline
 from pose_ros.msg import SkeletonArray

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from visualization_msgs.msg import MarkerArray
 
-from pose_ros.core.filters import SkeletonSmoother
+from pose_ros.core.tracking.smoothing import SkeletonSmoother
 from pose_ros.core.pipeline import CameraModel
-from pose_ros.core.tracking import Tracker
+from pose_ros.core.tracking.tracker import Tracker
 from pose_ros.msg import SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter

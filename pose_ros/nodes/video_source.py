@@ -16,7 +16,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from pose_ros.core.pipeline import CameraModel
-from pose_ros.core.video import FrameSource, SourceError
+from pose_ros.core.imaging.video import FrameSource, SourceError
 from pose_ros.msg import SkeletonArray
 from pose_ros.nodes.conversions import bgr_to_image_msg, sec_to_stamp, stamp_to_sec
 from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter

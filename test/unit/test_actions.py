@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from pose_ros.core import synth
-from pose_ros.core.actions import (
+from pose_ros.training import synth
+from pose_ros.core.actions.learned import (
     ACTION_CLASSES, DEFAULT_WEIGHTS, GRID, LEARNED_CLASSES, N_FEATURES, UNKNOWN, RuleActionClassifier,
     create_action_classifier, resample, window_features)
-from pose_ros.core.features import TrackWindow
+from pose_ros.core.features.pose import TrackWindow
 from pose_ros.core.skeleton import NUM_COCO17, Person
 
 torch = pytest.importorskip("torch")
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")   # NaN handlin
 
 @pytest.fixture(scope="module")
 def clf():
-    from pose_ros.core.actions import LearnedActionClassifier
+    from pose_ros.core.actions.learned import LearnedActionClassifier
     return LearnedActionClassifier()
 
 
@@ -199,7 +199,7 @@ def test_empty_window_is_unknown(clf):
 
 
 def test_bad_weights_are_refused(tmp_path):
-    from pose_ros.core.actions import LearnedActionClassifier
+    from pose_ros.core.actions.learned import LearnedActionClassifier
     with pytest.raises(FileNotFoundError, match="pose-ros train"):
         LearnedActionClassifier(tmp_path / "none.pt")
     bad = tmp_path / "bad.pt"
@@ -210,8 +210,8 @@ def test_bad_weights_are_refused(tmp_path):
 
 # ------------------------------------------------------------------ train, dataset
 def test_tiny_training_run(tmp_path):
-    from pose_ros.core.actions import LearnedActionClassifier
-    from pose_ros.train import train
+    from pose_ros.core.actions.learned import LearnedActionClassifier
+    from pose_ros.training.train import train
     threads = torch.get_num_threads()
     m = train(seed=1, out=tmp_path / "a.pt", n_per_class=2, epochs=1, n_test=1, log=lambda s: None)
     assert torch.get_num_threads() == threads            # settings restored
@@ -220,8 +220,8 @@ def test_tiny_training_run(tmp_path):
 
 
 def test_recordings_round_trip_and_windows(tmp_path):
-    from pose_ros.dataset import load_recordings, save_recording, track_sequences
-    from pose_ros.train import recording_windows
+    from pose_ros.training.dataset import load_recordings, save_recording, track_sequences
+    from pose_ros.training.train import recording_windows
     s, k = synth.generate("waving", np.random.default_rng(0), 3.0)
     save_recording(tmp_path / "r" / "a.npz", s, k, "waving", track_id="x1")
     [(s2, k2, lab)] = load_recordings([tmp_path / "r"])

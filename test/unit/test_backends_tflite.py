@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pose_ros.core import models
-from pose_ros.core.backends import BackendError, create_backend
+from pose_ros.core.detection import BackendError, create_backend
 from pose_ros.core.skeleton import Coco, Frame3D
 
 pytest.importorskip("ai_edge_litert")
@@ -104,7 +104,7 @@ def test_wrong_checksum_is_refused(monkeypatch):
 
 
 def test_input_shape_keeps_aspect_in_multiples_of_32():
-    from pose_ros.core.backends.movenet import input_shape
+    from pose_ros.core.detection.movenet import input_shape
 
     assert input_shape(480, 640, 256) == (192, 256)
     assert input_shape(1080, 1920, 256) == (160, 256)   # 144 rounded up, never squeezed

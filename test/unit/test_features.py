@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from pose_ros.core.features import (
+from pose_ros.core.features.pose import (
     JOINT_ANGLE_NAMES, SUMMARY_FEATURE_NAMES, SUMMARY_FEATURE_SIZE, TrackWindow,
     joint_angle_array, joint_angles, normalize_pose, summary_features, torso_length,
     velocities)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose_ros.core.filters import OneEuroFilter, SkeletonSmoother
+from pose_ros.core.tracking.smoothing import OneEuroFilter, SkeletonSmoother
 from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState
 
 FPS = 30.0

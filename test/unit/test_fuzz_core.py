@@ -19,19 +19,19 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from pose_ros.core.action_rules import ACTION_CLASSES, UNKNOWN, RuleActionClassifier
-from pose_ros.core.actions import GRID, LEARNED_CLASSES, N_FEATURES, resample, window_features
-from pose_ros.core.features import (
+from pose_ros.core.actions.rules import ACTION_CLASSES, UNKNOWN, RuleActionClassifier
+from pose_ros.core.actions.learned import GRID, LEARNED_CLASSES, N_FEATURES, resample, window_features
+from pose_ros.core.features.pose import (
     JOINT_ANGLE_NAMES, SUMMARY_FEATURE_SIZE, body_centres, joint_angle_array, joint_angles,
     normalize_pose, summary_features, torso_length, velocities, visible_mask,
 )
-from pose_ros.core.filters import OneEuroFilter, SkeletonSmoother
-from pose_ros.core.gestures import GESTURE_NAMES, GestureDetector, GestureEvent
-from pose_ros.core.kalman import MAX_DT, cxcywh_to_xyxy, init_state, predict, update, xyxy_to_cxcywh
-from pose_ros.core.sign_events import HandSignEvents
+from pose_ros.core.tracking.smoothing import OneEuroFilter, SkeletonSmoother
+from pose_ros.core.gestures.detector import GESTURE_NAMES, GestureDetector, GestureEvent
+from pose_ros.core.tracking.kalman import MAX_DT, cxcywh_to_xyxy, init_state, predict, update, xyxy_to_cxcywh
+from pose_ros.core.hands.events import HandSignEvents
 from pose_ros.core.skeleton import MAX_COORD, NUM_COCO17, Person, TrackState, keypoint_box, mask_missing
-from pose_ros.core.track_window import TrackWindow
-from pose_ros.core.tracking import Tracker
+from pose_ros.core.features.window import TrackWindow
+from pose_ros.core.tracking.tracker import Tracker
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")   # garbage in, no numpy warnings out
 
@@ -523,7 +523,7 @@ def test_hand_sign_events(frames):
 @pytest.fixture(scope="module")
 def learned():
     pytest.importorskip("torch")
-    from pose_ros.core.actions import LearnedActionClassifier
+    from pose_ros.core.actions.learned import LearnedActionClassifier
     return LearnedActionClassifier()
 
 

@@ -16,8 +16,8 @@ from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pose_ros.core.compressed import decode_compressed
-from pose_ros.core.image import (
+from pose_ros.core.imaging.compressed import decode_compressed
+from pose_ros.core.imaging.raw import (
     SUPPORTED_ENCODINGS, ImageError, depth_to_metres, image_to_rgb,
     keypoints_to_3d, rgb_to_image_fields,
 )

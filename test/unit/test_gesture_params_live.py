@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from pose_ros.core.gestures import GestureDetector
-from pose_ros.core.sign_events import HandSignEvents
+from pose_ros.core.gestures.detector import GestureDetector
+from pose_ros.core.hands.events import HandSignEvents
 
 STAND = np.array([[320, 100], [312, 92], [328, 92], [304, 96], [336, 96], [290, 130], [350, 130],
                   [285, 180], [355, 180], [282, 230], [358, 230], [300, 230], [340, 230],

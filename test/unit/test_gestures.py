@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from pose_ros.core.gestures import (
+from pose_ros.core.gestures.detector import (
     GESTURE_NAMES, POSTURE_NAMES, GestureDetector, GestureEvent, GestureParams, Hysteresis)
 from pose_ros.core.skeleton import Coco, Person
 

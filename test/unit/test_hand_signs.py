@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose_ros.core.hand_signs import HAND_SIGNS, classify_hand, finger_extension, sign_scores
+from pose_ros.core.hands.signs import HAND_SIGNS, classify_hand, finger_extension, sign_scores
 from pose_ros.core.skeleton import Coco, Person
 
 # ------------------------------------------------------------------ a canonical hand
@@ -186,7 +186,7 @@ def _person(points: dict[int, tuple[float, float]], score: float = 0.8) -> Perso
 
 @pytest.fixture(scope="module")
 def detector():
-    from pose_ros.core.hand_signs import HandSignDetector
+    from pose_ros.core.hands.signs import HandSignDetector
     det = HandSignDetector()
     yield det
     det.close()
@@ -209,8 +209,8 @@ def test_detector_skips_low_score_wrists(detector, monkeypatch):
 
 
 def test_missing_model_file_gives_clear_error():
-    from pose_ros.core.hand_models import resolve_hand_landmark
-    from pose_ros.core.hand_signs import HandSignDetector
+    from pose_ros.core.hands.models import resolve_hand_landmark
+    from pose_ros.core.hands.signs import HandSignDetector
     from pose_ros.core.models import ModelError
 
     with pytest.raises(ModelError, match="does not exist"):
@@ -221,7 +221,7 @@ def test_missing_model_file_gives_clear_error():
 
 def test_missing_mediapipe_names_the_pip_command(monkeypatch):
     from pose_ros.core import models
-    from pose_ros.core.hand_models import resolve_hand_landmark
+    from pose_ros.core.hands.models import resolve_hand_landmark
 
     monkeypatch.setattr(models, "package_dir", lambda package: None)
     with pytest.raises(models.ModelError, match=r"pip install mediapipe==0\.10\.14"):
@@ -229,7 +229,7 @@ def test_missing_mediapipe_names_the_pip_command(monkeypatch):
 
 
 def test_packaged_models_match_the_pinned_checksums():
-    from pose_ros.core.hand_models import resolve_hand_landmark
+    from pose_ros.core.hands.models import resolve_hand_landmark
 
     for variant in ("full", "lite"):
         assert resolve_hand_landmark(variant=variant).name == f"hand_landmark_{variant}.tflite"
@@ -263,7 +263,7 @@ def test_detector_on_real_hands(detector, demo_frame):
 
 
 def test_one_hand_per_person_and_same_hand_twice(detector, demo_frame):
-    from pose_ros.core.hand_signs import HandSignDetector
+    from pose_ros.core.hands.signs import HandSignDetector
 
     one = HandSignDetector(max_hands_per_person=1)
     person = _person(DEMO_ARMS)

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pose_ros.core.heatmap import (
+from pose_ros.core.detection.heatmap import (
     box_to_center_scale, crop_box, decode_heatmaps, decode_simcc, get_affine_transform,
     transform_points,
 )

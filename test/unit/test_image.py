@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pose_ros.core.compressed import decode_compressed
-from pose_ros.core.image import (
+from pose_ros.core.imaging.compressed import decode_compressed
+from pose_ros.core.imaging.raw import (
     ImageError, as_cv2_input, cv2_compatible, depth_to_metres, image_to_rgb,
     keypoints_to_3d, rgb_to_image_fields,
 )

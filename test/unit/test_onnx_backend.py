@@ -1,7 +1,7 @@
 """OnnxBackend end to end with tiny torch models exported to ONNX inside the test.
 
 Expected image coordinates are computed here by hand from the mmpose crop
-convention (not with pose_ros.core.heatmap), so a wrong transform cannot agree
+convention (not with pose_ros.core.detection.heatmap), so a wrong transform cannot agree
 with itself.
 """
 from __future__ import annotations
@@ -11,11 +11,11 @@ import warnings
 import numpy as np
 import pytest
 
-from pose_ros.core.backends import BackendError, PoseBackend, create_backend
+from pose_ros.core.detection import BackendError, PoseBackend, create_backend
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
-from pose_ros.core.backends.onnx import OnnxBackend  # noqa: E402
+from pose_ros.core.detection.onnx import OnnxBackend  # noqa: E402
 
 IN_W, IN_H = 192, 256
 HM_W, HM_H = IN_W // 4, IN_H // 4

@@ -99,7 +99,7 @@ class _Trap:
 
 def test_booby_trapped_action_weights_never_run(tmp_path) -> None:
     torch = pytest.importorskip("torch")
-    from pose_ros.core.actions import create_action_classifier
+    from pose_ros.core.actions.learned import create_action_classifier
     from pose_ros.core.models import ModelError
     marker = tmp_path / "pwned"
     weights = tmp_path / "actions.pt"
@@ -112,7 +112,7 @@ def test_booby_trapped_action_weights_never_run(tmp_path) -> None:
 
 def test_booby_trapped_recording_never_runs(tmp_path) -> None:
     """A dataset .npz with a pickled object array is refused, not executed."""
-    from pose_ros.dataset import load_recording
+    from pose_ros.training.dataset import load_recording
     marker = tmp_path / "pwned"
     path = tmp_path / "rec.npz"
     np.savez(path, stamps=np.zeros(3), keypoints=np.zeros((3, 17, 3), np.float32),

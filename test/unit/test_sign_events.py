@@ -1,5 +1,5 @@
 """Hand signs per frame become start/end events with hysteresis, like body gestures."""
-from pose_ros.core.sign_events import HandSignEvents
+from pose_ros.core.hands.events import HandSignEvents
 
 
 def test_sign_starts_after_min_duration_and_ends_after_release():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose_ros.core.backends.topdown import SAME_PERSON_OKS, skeleton_oks, trusted_landmarks
+from pose_ros.core.detection.topdown import SAME_PERSON_OKS, skeleton_oks, trusted_landmarks
 from pose_ros.core.skeleton import Frame3D
 
 # A standing person about 300 px tall, COCO-17 order (x, y, score).
@@ -108,11 +108,11 @@ def test_same_person_found_twice_keeps_its_landmarks():
 def demo_rgb() -> np.ndarray:
     import cv2
 
-    from pose_ros.core.demo_media import cached_demo_video
+    from pose_ros.training.demo_media import cached_demo_video
 
     path = cached_demo_video()
     if path is None:
-        pytest.skip("demo video not cached; run `make setup` (python -m pose_ros.core.demo_media)")
+        pytest.skip("demo video not cached; run `make setup` (python -m pose_ros.training.demo_media)")
     cap = cv2.VideoCapture(str(path))
     cap.set(cv2.CAP_PROP_POS_FRAMES, 60)
     ok, bgr = cap.read()
@@ -124,7 +124,7 @@ def demo_rgb() -> np.ndarray:
 @pytest.fixture(scope="module")
 def topdown():
     pytest.importorskip("ai_edge_litert")
-    from pose_ros.core.backends import BackendError, create_backend
+    from pose_ros.core.detection import BackendError, create_backend
     try:
         backend = create_backend("topdown", movenet_input_size=384)
     except BackendError as exc:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState
-from pose_ros.core.similarity import body_shape, iou_matrix, oks
-from pose_ros.core.tracking import Tracker, _assign, _mint_id
+from pose_ros.core.tracking.similarity import body_shape, iou_matrix, oks
+from pose_ros.core.tracking.tracker import Tracker, _assign, _mint_id
 
 FPS = 30.0
 

@@ -1,0 +1,230 @@
+"""Play a rosbag2 bag into the live ROS graph with rclpy (what ``ros2 bag play`` does).
+
+Messages are published as the raw CDR bytes stored in the bag (``Publisher.publish``
+accepts serialized ``bytes``), so nothing is decoded and any type whose Python
+message package is installed plays, our own messages included.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+from rosbags.interfaces import QosDurability, QosHistory, QosReliability
+
+from pose_ros.bag.common import (
+    BagError,
+    header_stamp_ns,
+    open_reader,
+    ros_class,
+    ros_close,
+    ros_init,
+    select_connections,
+)
+
+
+def _qos(profiles):
+    """Recorded offered QoS -> rclpy QoSProfile (reliable, volatile, depth 10 when unknown)."""
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+    rel, dur, depth = ReliabilityPolicy.RELIABLE, DurabilityPolicy.VOLATILE, 10
+    if profiles:
+        q = profiles[0]
+        if q.reliability == QosReliability.BEST_EFFORT:
+            rel = ReliabilityPolicy.BEST_EFFORT
+        if q.durability == QosDurability.TRANSIENT_LOCAL:
+            dur = DurabilityPolicy.TRANSIENT_LOCAL
+        if q.history == QosHistory.KEEP_LAST and q.depth > 0:
+            depth = q.depth
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=rel, durability=dur)
+
+
+def _remap(topic: str, remaps: dict[str, str]) -> str:
+    norm = {(k if k.startswith("/") else "/" + k): (v if v.startswith("/") else "/" + v) for k, v in remaps.items()}
+    return norm.get(topic, topic)
+
+
+def wait_for_subscribers(pubs, timeout: float, stop: threading.Event, settle: float = 1.0) -> bool:
+    """Wait until every publisher has a subscriber, or some have and ``settle`` s passed, or timeout.
+
+    Returns True when at least one publisher is matched.
+    """
+    deadline = time.monotonic() + timeout
+    first = None
+    while not stop.is_set():
+        matched = [p.get_subscription_count() > 0 for p in pubs]
+        now = time.monotonic()
+        if all(matched):
+            return True
+        if any(matched):
+            first = first or now
+            if now - first >= settle:
+                return True
+        if now >= deadline:
+            return any(matched)
+        time.sleep(0.05)
+    return False
+
+
+class ResultWaiter:
+    """Lock-step playback: after each image, wait for a result with the same header stamp.
+
+    Subscribes to ``topic`` (any type with a header, e.g. /pose/skeletons) and spins the
+    player's node in a thread, so that every frame of the bag is processed even when the
+    pipeline is slower than the recording (offline processing, deterministic tests).
+    """
+
+    def __init__(self, node, ctx, topic: str, timeout: float, discovery: float = 10.0) -> None:
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        deadline = time.monotonic() + discovery
+        types = []
+        while not types and time.monotonic() < deadline:
+            types = [t for name, ts in node.get_topic_names_and_types() if name == topic for t in ts]
+            time.sleep(0.05)
+        if not types:
+            raise BagError(f"--wait-for topic {topic} did not appear in the graph within {discovery:g} s")
+        self.timeout = timeout
+        self.seen: set[int] = set()
+        self.cond = threading.Condition()
+        node.create_subscription(ros_class(types[0]), topic, self._on_msg,
+                                 QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        self.executor = SingleThreadedExecutor(context=ctx)
+        self.executor.add_node(node)
+        self._running = True
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        while self._running:
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def _on_msg(self, msg) -> None:
+        with self.cond:
+            self.seen.add(msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)
+            self.cond.notify_all()
+
+    def wait(self, stamp_ns: int, stop: threading.Event) -> bool:
+        end = time.monotonic() + self.timeout
+        with self.cond:
+            while stamp_ns not in self.seen and not stop.is_set():
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 0.1))
+            self.seen.discard(stamp_ns)  # a looped bag sends the same stamp again
+        return True
+
+    def clear(self) -> None:
+        with self.cond:
+            self.seen.clear()
+
+    def close(self) -> None:
+        """Stop spinning before the node and context go away (else rcl aborts)."""
+        self._running = False
+        self._thread.join(timeout=2.0)
+        self.executor.shutdown(timeout_sec=1.0)
+
+
+def play(bag: str | Path, rate: float = 1.0, clock: bool = False, topics=None, remaps: dict[str, str] | None = None,
+         loop: bool = False, start_delay: float = 0.0, wait_for_subscribers_s: float = 5.0,
+         clock_hz: float = 40.0, stop_event: threading.Event | None = None, quiet: bool = False,
+         wait_for: str = "", wait_timeout: float = 10.0) -> dict[str, int]:
+    """Publish a bag's messages at ``rate`` x the recorded speed (0 = as fast as possible).
+
+    ``topics`` filters (bag topic names), ``remaps`` maps bag topic -> published topic,
+    ``clock`` also publishes rosgraph_msgs/Clock on /clock from the bag time (for
+    use_sim_time; between messages at ``clock_hz``). Before the first message it waits up
+    to ``wait_for_subscribers_s`` for subscribers, then ``start_delay`` seconds.
+    ``wait_for`` (a topic with headers, e.g. /pose/skeletons) makes playback lock-step:
+    after each Image/CompressedImage it waits up to ``wait_timeout`` s for a result
+    with the same stamp, so a slower pipeline still sees every frame.
+    Returns the number of messages published per (published) topic.
+    """
+    if rate < 0:
+        raise BagError(f"rate must be >= 0 (0 = as fast as possible), got {rate}")
+    reader = open_reader(bag)
+    stop = stop_event or threading.Event()
+    try:
+        conns = select_connections(reader, topics)
+        if not conns:
+            raise BagError(f"bag {bag} has no topics to play")
+        classes = {c.msgtype: ros_class(c.msgtype) for c in conns}   # BagError before touching DDS
+        ctx, node = ros_init("pose_ros_bag_player")
+        waiter = None
+        try:
+            if wait_for:
+                waiter = ResultWaiter(node, ctx, wait_for, wait_timeout)
+            return _play(node, reader, conns, classes, rate, clock, remaps or {}, loop, start_delay,
+                         wait_for_subscribers_s, clock_hz, stop, quiet, waiter)
+        finally:
+            if waiter is not None:
+                waiter.close()
+            ros_close(ctx, node)
+    finally:
+        reader.close()
+
+
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+
+
+def _play(node, reader, conns, classes, rate, clock, remaps, loop, start_delay, wait_s, clock_hz, stop, quiet,
+          waiter=None):
+    from builtin_interfaces.msg import Time
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    pubs, out_topic = {}, {}
+    by_topic = {}
+    for c in conns:
+        name = _remap(c.topic, remaps)
+        out_topic[c.id] = name
+        if name not in by_topic:
+            by_topic[name] = node.create_publisher(classes[c.msgtype], name,
+                                                   _qos(c.ext.offered_qos_profiles))
+        pubs[c.id] = by_topic[name]
+    clock_pub = None
+    if clock:
+        from rosgraph_msgs.msg import Clock
+        clock_pub = node.create_publisher(Clock, "/clock", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+
+    def publish_clock(ns: int) -> None:
+        if clock_pub is not None:
+            from rosgraph_msgs.msg import Clock
+            clock_pub.publish(Clock(clock=Time(sec=ns // 10**9, nanosec=ns % 10**9)))
+
+    if wait_s > 0 and not wait_for_subscribers(list(by_topic.values()), wait_s, stop) and not quiet:
+        print(f"[bag play] no subscribers after {wait_s:g} s; playing anyway", file=sys.stderr)
+    if start_delay > 0:
+        stop.wait(start_delay)
+    counts = dict.fromkeys(by_topic, 0)
+    period = 1.0 / clock_hz if clock_hz > 0 else float("inf")
+    while not stop.is_set():
+        wall0, t0 = time.monotonic(), None
+        if waiter is not None:
+            waiter.clear()
+        for conn, ns, data in reader.messages(connections=conns):
+            if stop.is_set():
+                break
+            t0 = ns if t0 is None else t0
+            if rate > 0:
+                target = wall0 + (ns - t0) * 1e-9 / rate
+                while (left := target - time.monotonic()) > 0 and not stop.is_set():
+                    if clock_pub is not None:
+                        publish_clock(t0 + int((time.monotonic() - wall0) * rate * 1e9))
+                    stop.wait(min(left, period))
+            publish_clock(ns)
+            data = data if isinstance(data, bytes) else bytes(data)
+            pubs[conn.id].publish(data)
+            counts[out_topic[conn.id]] += 1
+            if waiter is not None and conn.msgtype in IMAGE_TYPES:
+                if not waiter.wait(header_stamp_ns(data), stop) and not quiet:
+                    print(f"[bag play] no result for stamp {header_stamp_ns(data)} within "
+                          f"{waiter.timeout:g} s; going on", file=sys.stderr)
+        if not loop or t0 is None:
+            break
+    # Reliable subscribers must get the last messages before this process (and its
+    # DDS writers) goes away: large frames are still in flight when publish() returns.
+    from rclpy.duration import Duration
+    for pub in by_topic.values():
+        pub.wait_for_all_acked(Duration(seconds=2.0))
+    return counts

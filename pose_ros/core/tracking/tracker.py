@@ -1,0 +1,342 @@
+"""Multi-person tracker: who is who from frame to frame, driven by header stamps.
+
+ByteTrack-style two-stage association on a constant-velocity Kalman box model:
+
+1. confident detections vs all live tracks (tentative, tracked, and lost for at
+   most ``max_age`` s), similarity = weighted OKS (predicted keypoints vs detected
+   keypoints, COCO sigmas) + box IoU, time-gated by ``max_speed``;
+2. low-score detections vs the same tracks still unmatched (a person half
+   hidden keeps their track, but a weak detection never starts one);
+3. confident detections still unmatched vs lost tracks up to ``reid_window`` s
+   old, by body shape (limb lengths / torso) and position, so a person who walks
+   behind a pillar for a second comes back with the same id.
+
+Life cycle: tentative -> tracked (after ``min_hits`` hits) -> lost -> removed. A
+tentative track that misses one frame is removed at once. A lost track is removed
+``max(max_age, reid_window)`` s after its last hit: ``max_age`` is how long its
+motion prediction is trusted for ordinary matching, ``reid_window`` how long its
+identity is remembered for re-identification.
+
+Time only ever comes from ``stamp`` (image header stamps), never the wall clock or
+a frame count, so a replayed bag gives the same ids. Stamps going backwards (bag
+loop) or jumping by more than ``reset_gap`` drop all tracks; the id counter is
+kept, so an id is never reused within one Tracker's life.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from pose_ros.core.tracking import kalman
+from pose_ros.core.tracking.similarity import body_shape, iou_matrix, oks, shape_similarity
+from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coords_ok, keypoint_box
+
+def _mint_id(n: int, seed: int = 0) -> str:
+    """Counter -> short id: 3 hex chars for the first 4096, then 4, 5...
+
+    Each width is its own block of counter values mixed by a bijection (odd
+    multiply + xorshift mod 2^bits), so ids look random ("a3f", "7c1") yet
+    can never repeat; different widths can never collide as strings.
+    """
+    width, base = 3, 0
+    while n - base >= 16 ** width:
+        base += 16 ** width
+        width += 1
+    bits = 4 * width
+    mask = (1 << bits) - 1
+    x = ((n - base + seed) * 0x9E3779B1 + 0x7F4A7C15) & mask
+    x ^= x >> (bits // 2)
+    x = (x * 0x85EBCA6B) & mask
+    return format(x, f"0{width}x")
+
+
+@dataclass(eq=False)
+class _Track:
+    id: str
+    keypoints: np.ndarray   # (17, 3) last observed
+    obs: np.ndarray         # (4,) last observed box, cx cy w h
+    shape: np.ndarray       # (6,) running body-shape descriptor
+    score: float
+    last_seen: float
+    hits: int = 1
+    state: TrackState = TrackState.TENTATIVE
+    confirmed: bool = False
+
+
+def _assign(sim: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs maximising the summed margin ``sim - threshold`` over pairs above it.
+
+    Pairs below the threshold cost 0, the same as staying unmatched: with a big
+    "forbidden" cost instead, a rectangular problem forces some assignment onto
+    them and the solver breaks a good pair elsewhere to make that one cheaper.
+    """
+    if sim.size == 0:
+        return []
+    sim = np.nan_to_num(sim, nan=-np.inf)
+    rows, cols = linear_sum_assignment(np.where(sim >= threshold, threshold - sim, 0.0))
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if sim[r, c] >= threshold]
+
+
+class Tracker:
+    """Assigns stable short ids to people across frames. Pure Python, no ROS."""
+
+    def __init__(self, *, min_hits: int = 3, max_age: float = 1.0, reid_window: float = 3.0,
+                 high_score: float = 0.3, low_score: float = 0.1,
+                 match_threshold: float = 0.2, low_match_threshold: float = 0.35,
+                 reid_threshold: float = 0.35, max_speed: float = 2000.0,
+                 oks_weight: float = 0.6, iou_weight: float = 0.4,
+                 kp_min_score: float = 0.2, reset_gap: float = 5.0, id_seed: int = 0) -> None:
+        if not 0.0 <= low_score <= high_score:
+            raise ValueError("need 0 <= low_score <= high_score")
+        if max_age < 0 or reid_window < 0 or max_speed <= 0 or oks_weight + iou_weight <= 0:
+            raise ValueError("max_age, reid_window >= 0; max_speed and weights > 0")
+        if not (0.0 <= max_age <= kalman.MAX_DT and 0.0 <= reid_window <= kalman.MAX_DT
+                and reset_gap <= kalman.MAX_DT):   # False for NaN too
+            raise ValueError(f"max_age, reid_window and reset_gap must be finite and <= "
+                             f"{kalman.MAX_DT:g} s")
+        self.min_hits = max(1, int(min_hits))
+        self.max_age, self.reid_window = float(max_age), float(reid_window)
+        self.high_score, self.low_score = float(high_score), float(low_score)
+        self.match_threshold, self.low_match_threshold = match_threshold, low_match_threshold
+        self.reid_threshold, self.max_speed = reid_threshold, float(max_speed)
+        self.oks_weight, self.iou_weight = float(oks_weight), float(iou_weight)
+        self.kp_min_score = kp_min_score
+        # A gap longer than every lost track's lifetime is a reset anyway.
+        self.reset_gap = max(float(reset_gap), self.max_age, self.reid_window)
+        self.id_seed = int(id_seed)
+        self.resets = 0                      # stamp jumps seen, for diagnostics
+        self._next = 0                       # id counter: never reset
+        self._last_stamp: float | None = None
+        self._tracks: list[_Track] = []
+        self._x = np.zeros((0, 8))
+        self._P = np.zeros((0, 8, 8))
+
+    # ---------------------------------------------------------------- public
+    def reset(self) -> None:
+        """Drop every track (ids already handed out stay used)."""
+        self._tracks, self._last_stamp = [], None
+        self._x, self._P = np.zeros((0, 8)), np.zeros((0, 8, 8))
+
+    @property
+    def num_tracks(self) -> int:
+        """Tracks alive in any state (tentative, tracked or lost)."""
+        return len(self._tracks)
+
+    def lost_tracks(self) -> list[Person]:
+        """Lost tracks as Persons at their predicted place, state LOST (for display/diagnostics)."""
+        out = []
+        for i, t in enumerate(self._tracks):
+            if t.state == TrackState.LOST:
+                kp = self._predicted_keypoints(np.array([i]))[0].astype(np.float32)
+                out.append(Person(keypoints=kp, score=t.score, track_id=t.id,
+                                  track_state=TrackState.LOST,
+                                  box=kalman.cxcywh_to_xyxy(self._x[i, :4]).astype(np.float32)))
+        return out
+
+    def update(self, people: list[Person], stamp: float) -> list[Person]:
+        """Track one frame; returns the accepted people (same objects) with ids and states set.
+
+        Dropped: people scoring below ``low_score``, people with neither a box nor a
+        valid keypoint, and low-score (< ``high_score``) people that continue no track.
+        Garbage is tolerated, never an exception: keypoints that are not (17, 3) are
+        ignored, non-finite or out-of-range (``skeleton.MAX_COORD``) joints count as
+        unseen, and a box that is not 4 finite, ordered, in-range numbers is replaced by
+        the keypoint box. Only a non-finite ``stamp`` is a ValueError.
+        """
+        stamp = float(stamp)
+        if not np.isfinite(stamp):
+            raise ValueError(f"stamp must be finite, got {stamp}")
+        if self._last_stamp is not None and not 0.0 <= stamp - self._last_stamp <= self.reset_gap:
+            self.reset()
+            self.resets += 1
+        dt = 0.0 if self._last_stamp is None else stamp - self._last_stamp
+        self._last_stamp = stamp
+
+        dets, boxes, kps, scores = self._accept(people)
+        self._x, self._P = kalman.predict(self._x, self._P, dt)
+        keep_for = max(self.max_age, self.reid_window)
+        self._keep([not (t.state == TrackState.LOST and stamp - t.last_seen > keep_for)
+                    for t in self._tracks])
+
+        tracks = self._tracks
+        elapsed = np.array([stamp - t.last_seen for t in tracks])
+        state = np.array([int(t.state) for t in tracks], dtype=int)
+        lost = state == TrackState.LOST
+        high = np.flatnonzero(scores >= self.high_score)
+        low = np.flatnonzero(scores < self.high_score)
+        motion: dict[int, int] = {}   # track index -> detection index
+        reid: dict[int, int] = {}
+
+        t1 = np.flatnonzero(~lost | (elapsed <= self.max_age))
+        for i, j in _assign(self._motion_sim(t1, high, boxes, kps, elapsed), self.match_threshold):
+            motion[int(t1[i])] = int(high[j])
+        t2 = np.array([i for i in t1 if i not in motion], dtype=int)
+        for i, j in _assign(self._motion_sim(t2, low, boxes, kps, elapsed), self.low_match_threshold):
+            motion[int(t2[i])] = int(low[j])
+        used = set(motion.values())
+        t3 = np.array([i for i in np.flatnonzero(lost & (elapsed <= self.reid_window))
+                       if i not in motion], dtype=int)
+        d3 = np.array([j for j in high if j not in used], dtype=int)
+        for i, j in _assign(self._reid_sim(t3, d3, boxes, kps, elapsed), self.reid_threshold):
+            reid[int(t3[i])] = int(d3[j])
+
+        z = kalman.xyxy_to_cxcywh(boxes)
+        if motion:
+            ti = np.fromiter(motion.keys(), int)
+            self._x[ti], self._P[ti] = kalman.update(self._x[ti], self._P[ti], z[list(motion.values())])
+        if reid:  # velocity before the occlusion means little now: restart the motion model
+            ti = np.fromiter(reid.keys(), int)
+            self._x[ti], self._P[ti] = kalman.init_state(z[list(reid.values())])
+        shapes = body_shape(kps, self.kp_min_score) if len(dets) else np.zeros((0, 6))
+        alive = []
+        for i, t in enumerate(tracks):
+            j = motion.get(i, reid.get(i))
+            if j is None:
+                if t.state == TrackState.TENTATIVE:
+                    alive.append(False)
+                    continue
+                if t.state == TrackState.TRACKED:
+                    self._x[i, 6:] = 0.0   # a hidden person's box does not keep growing
+                t.state = TrackState.LOST
+            else:
+                t.hits += 1
+                t.confirmed = t.confirmed or t.hits >= self.min_hits
+                t.state = TrackState.TRACKED if t.confirmed else TrackState.TENTATIVE
+                self._observe(t, dets[j], kps[j], z[j], shapes[j], float(scores[j]), stamp)
+            alive.append(True)
+        self._keep(alive)
+
+        matched = set(motion.values()) | set(reid.values())
+        new = [j for j in high if j not in matched]
+        if new:
+            x, P = kalman.init_state(z[new])
+            self._x, self._P = np.concatenate([self._x, x]), np.concatenate([self._P, P])
+            for j in new:
+                t = _Track(id=_mint_id(self._next, self.id_seed), keypoints=kps[j], obs=z[j],
+                           shape=shapes[j].copy(), score=float(scores[j]), last_seen=stamp)
+                self._next += 1
+                t.confirmed = self.min_hits <= 1
+                t.state = TrackState.TRACKED if t.confirmed else TrackState.TENTATIVE
+                self._tracks.append(t)
+                self._tag(dets[j], t)
+        keep = matched | set(new)
+        return [p for j, p in enumerate(dets) if j in keep]
+
+    # --------------------------------------------------------------- helpers
+    def _accept(self, people: list[Person]
+                ) -> tuple[list[Person], np.ndarray, np.ndarray, np.ndarray]:
+        """Filter out what cannot be tracked; stack boxes (xyxy), keypoints and scores."""
+        dets, boxes, kps, scores = [], [], [], []
+        for p in people:
+            s = float(p.score) if p.score is not None and np.isfinite(p.score) else 0.0
+            s = min(max(s, 0.0), 1.0)
+            if s < self.low_score:
+                continue
+            kp = np.asarray(p.keypoints, dtype=np.float64)
+            if kp.shape != (NUM_COCO17, 3):
+                kp = np.full((NUM_COCO17, 3), np.nan)
+                kp[:, 2] = 0.0
+            else:
+                unseen = ~(coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2]))
+                if unseen.any() or not ((kp[:, 2] >= 0.0) & (kp[:, 2] <= 1.0)).all():
+                    # NaN/inf/huge joints would poison OKS, the shape and the float32 output
+                    kp = kp.copy()
+                    kp[unseen, :2], kp[unseen, 2] = np.nan, 0.0
+                    np.clip(kp[:, 2], 0.0, 1.0, out=kp[:, 2])
+            box = p.ensure_box()
+            if not box_ok(box):
+                box = p.box = keypoint_box(kp)
+                if box is None:
+                    continue
+            p.track_id, p.track_state = "", TrackState.UNTRACKED
+            dets.append(p)
+            boxes.append(np.asarray(box, dtype=np.float64))
+            kps.append(kp)
+            scores.append(s)
+        if not dets:
+            return [], np.zeros((0, 4)), np.zeros((0, NUM_COCO17, 3)), np.zeros(0)
+        return dets, np.stack(boxes), np.stack(kps), np.array(scores)
+
+    def _keep(self, mask: list[bool]) -> None:
+        if all(mask):
+            return
+        m = np.array(mask, dtype=bool)
+        self._tracks = [t for t, k in zip(self._tracks, mask) if k]
+        self._x, self._P = self._x[m], self._P[m]
+
+    def _predicted_keypoints(self, ti: np.ndarray) -> np.ndarray:
+        """Last keypoints moved and scaled with the box from its last observation to now."""
+        if len(ti) == 0:
+            return np.zeros((0, NUM_COCO17, 3))
+        kp = np.stack([self._tracks[i].keypoints for i in ti]).copy()
+        obs = np.stack([self._tracks[i].obs for i in ti])
+        pred = self._x[ti, :4]
+        scale = (pred[:, 3] / np.maximum(obs[:, 3], 1.0))[:, None, None]
+        kp[..., :2] = (kp[..., :2] - obs[:, None, :2]) * scale + pred[:, None, :2]
+        return kp
+
+    def _gate(self, ti: np.ndarray, centers: np.ndarray, ref: np.ndarray,
+              elapsed: np.ndarray) -> np.ndarray:
+        """True where a detection is too far for the time elapsed (max_speed * dt + box size)."""
+        size = np.max(self._x[ti, 2:4], axis=1)
+        radius = self.max_speed * elapsed[ti] + size
+        return np.linalg.norm(centers[None] - ref[:, None], axis=2) > radius[:, None]
+
+    def _motion_sim(self, ti: np.ndarray, di: np.ndarray, boxes: np.ndarray,
+                    kps: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+        if len(ti) == 0 or len(di) == 0:
+            return np.zeros((len(ti), len(di)))
+        pred = self._x[ti, :4]
+        tb, db = kalman.cxcywh_to_xyxy(pred), boxes[di]
+        iou = iou_matrix(tb, db)
+        dz = kalman.xyxy_to_cxcywh(db)
+        gated = self._gate(ti, dz[:, :2], pred[:, :2], elapsed)
+        # OKS only for the pairs the gate lets through: an (N, M, 17) product for a crowd
+        # of a thousand people would take seconds and gigabytes, mostly on far pairs
+        ii, jj = np.nonzero(~gated)
+        area = np.sqrt((pred[ii, 2] * pred[ii, 3]) * (dz[jj, 2] * dz[jj, 3]))
+        o = np.full(gated.shape, np.nan)
+        o[ii, jj] = oks(self._predicted_keypoints(ti)[ii], kps[di][jj], area, self.kp_min_score)
+        both = (self.oks_weight * np.nan_to_num(o) + self.iou_weight * iou) / (
+            self.oks_weight + self.iou_weight)
+        sim = np.where(np.isnan(o), iou, both)
+        sim[gated] = -np.inf
+        return sim
+
+    def _reid_sim(self, ti: np.ndarray, di: np.ndarray, boxes: np.ndarray,
+                  kps: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+        """Position x size x body shape; position is the distance to the path between
+        where the track was last seen and where its motion model puts it now, so both
+        a person who stopped behind the pillar and one who walked on are found."""
+        if len(ti) == 0 or len(di) == 0:
+            return np.zeros((len(ti), len(di)))
+        dz = kalman.xyxy_to_cxcywh(boxes[di])
+        obs = np.stack([self._tracks[i].obs for i in ti])
+        a, b, p = obs[:, None, :2], self._x[ti, None, :2], dz[None, :, :2]
+        ab = b - a
+        u = np.clip(np.sum((p - a) * ab, axis=2) / np.maximum(np.sum(ab * ab, axis=2), 1e-9), 0, 1)
+        dist = np.linalg.norm(p - (a + u[..., None] * ab), axis=2)
+        sigma = obs[:, 3:4] * (0.3 + 0.5 * elapsed[ti, None])
+        pos = np.exp(-0.5 * (dist / sigma) ** 2)
+        th, dh = obs[:, 3:4], dz[None, :, 3]
+        size = np.minimum(th, dh) / np.maximum(th, dh)
+        shp = shape_similarity(np.stack([self._tracks[i].shape for i in ti]),
+                               body_shape(kps[di], self.kp_min_score))
+        sim = pos * size * (0.25 + 0.75 * np.nan_to_num(shp, nan=0.5))
+        far = dist > self.max_speed * elapsed[ti, None] + obs[:, 2:4].max(axis=1)[:, None]
+        sim[far] = -np.inf
+        return sim
+
+    def _observe(self, t: _Track, p: Person, kp: np.ndarray, z: np.ndarray,
+                 shape: np.ndarray, score: float, stamp: float) -> None:
+        t.keypoints, t.obs, t.last_seen, t.score = kp, z, stamp, score
+        seen = np.isfinite(shape)
+        fresh = seen & ~np.isfinite(t.shape)
+        t.shape = np.where(fresh, shape, np.where(seen, 0.8 * t.shape + 0.2 * shape, t.shape))
+        self._tag(p, t)
+
+    @staticmethod
+    def _tag(p: Person, t: _Track) -> None:
+        p.track_id, p.track_state = t.id, t.state

@@ -26,8 +26,12 @@ def id_color(track_id: str) -> tuple[int, int, int]:
 
 
 def draw_people(bgr: np.ndarray, people: list[Person], min_score: float = 0.3,
-                thickness: int | None = None) -> np.ndarray:
-    """Draw bones, joints, boxes and id labels in place on a BGR image and return it."""
+                thickness: int | None = None, actions: dict[str, str] | None = None) -> np.ndarray:
+    """Draw bones, joints, boxes and labels in place on a BGR image and return it.
+
+    The label is the track id and, when ``actions`` (track id -> current action label)
+    knows the person, their action: what a person watching the image wants to read.
+    """
     h, w = bgr.shape[:2]
     t = thickness or max(1, round(min(h, w) / 240))
     for p in people:
@@ -45,6 +49,7 @@ def draw_people(bgr: np.ndarray, people: list[Person], min_score: float = 0.3,
         if p.box is not None and np.isfinite(p.box).all():
             x0, y0, x1, y1 = (int(round(v)) for v in p.box)
             cv2.rectangle(bgr, (x0, y0), (x1, y1), color, 1)
-            label = f"{p.track_id or 'person'} {p.score:.2f}"
+            action = (actions or {}).get(p.track_id, "")
+            label = f"{p.track_id} {action}".strip() if p.track_id else f"person {p.score:.2f}"
             cv2.putText(bgr, label, (x0, max(12, y0 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * t, color, t, cv2.LINE_AA)
     return bgr

@@ -304,7 +304,8 @@ def test_errors_are_bag_errors_and_exit_code_2(ros, image_bag, skeleton_publishe
 
     with pytest.raises(bag.BagError, match="not found in the ROS graph"):
         bag.record(tmp_path / "r1", ["/no/such/topic"], discovery_timeout=0.3)
-    monkeypatch.setattr(bag, "typestore", lambda: get_typestore(Stores.ROS2_JAZZY))   # without our messages
+    from pose_ros.bag import recording
+    monkeypatch.setattr(recording, "typestore", lambda: get_typestore(Stores.ROS2_JAZZY))   # without our messages
     with pytest.raises(bag.BagError, match="pose_ros/msg/SkeletonArray.*not in the bag typestore"):
         bag.record(tmp_path / "r2", [SKEL_TOPIC], discovery_timeout=5)
     assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()

@@ -18,8 +18,8 @@ from __future__ import annotations
 from pose_ros.bag.common import BagError, msg_dir, open_reader, stamp_ns, typestore
 from pose_ros.bag.convert import from_video
 from pose_ros.bag.info import format_info, info
-from pose_ros.bag.play import play
-from pose_ros.bag.record import record
+from pose_ros.bag.playback import play
+from pose_ros.bag.recording import record
 
 __all__ = ["BagError", "format_info", "from_video", "info", "msg_dir", "open_reader", "play", "record",
            "stamp_ns", "typestore"]

@@ -483,10 +483,8 @@ def test_gesture_detector(frames, min_duration):
         last = t
         assert kp.shape == (NUM_COCO17, 3) and math.isfinite(t)
         _check_events(ev, active)
-        for name, s in det.scores(tid).items():
-            assert name in GESTURE_NAMES and math.isfinite(s) and 0.0 <= s <= 1.0, (name, s)
         assert det.active(tid) <= set(GESTURE_NAMES)
-    for tid in det.tracks():
+    for tid in {f[0] for f in frames}:
         _check_events(det.end_track(tid, last + 1.0), active)
     assert not any(active.values()), "end_track ends every active gesture"
 

@@ -103,7 +103,7 @@ def test_set_params_is_checked_and_atomic() -> None:
     before = (stage.window, stage.track_timeout, stage.rate, stage.min_keypoint_score, stage.detector.params)
     for bad in ({"rate": 0.0}, {"track_timeout": math.nan}, {"min_keypoint_score": 1.5},
                 {"rate": 2.0, "gestures": {"off_threshold": 0.9}},          # second part refused
-                {"gestures": {"fall_max_duration": 3.0}}):                  # longer than the window
+                {"gestures": {"window": 1.0}}):                             # shorter than a fall
         with pytest.raises(ValueError):
             stage.set_params(**bad)
         assert (stage.window, stage.track_timeout, stage.rate, stage.min_keypoint_score,
@@ -117,3 +117,18 @@ def test_set_params_is_checked_and_atomic() -> None:
 
 def test_min_keypoint_score_reaches_the_gesture_detector() -> None:
     assert ActionStage(model="rules", min_keypoint_score=0.35).detector.params.min_keypoint_score == 0.35
+
+
+def test_falls_up_to_the_declared_ten_seconds_are_accepted() -> None:
+    """gestures.fall_max_duration is declared 0.1-10 s: the rules' window grows to cover it
+    (it used to be refused above the fixed 2 s window)."""
+    stage = ActionStage(model="rules", gestures={"fall_max_duration": 6.0})
+    assert stage.detector.params.window == 6.0
+    stage.set_params(gestures={"fall_max_duration": 10.0})
+    assert stage.detector.params.fall_max_duration == 10.0 and stage.detector.params.window == 10.0
+    stage.set_params(gestures={"fall_max_duration": 1.0})
+    assert stage.detector.params.window == 2.0        # back to the default, as the golden streams
+    for stamp, ppl in list(frames())[:40]:
+        stage.update(stamp, ppl)
+    stage.set_params(gestures={"fall_max_duration": 4.0})
+    assert all(w.window == 4.0 for w in stage.windows.values())

@@ -72,7 +72,11 @@ class ActionStage:
         _check(window, track_timeout, rate, min_keypoint_score)
         self.window, self.track_timeout, self.rate = float(window), float(track_timeout), float(rate)
         self.min_keypoint_score = float(min_keypoint_score)
-        self.detector = GestureDetector(**{"min_keypoint_score": self.min_keypoint_score, **(gestures or {})})
+        gestures = {"min_keypoint_score": self.min_keypoint_score, **(gestures or {})}
+        self._rules_window = gestures.get("window")   # None: as long as the rules need
+        if self._rules_window is None:
+            gestures = self._stretched(GestureParams(), gestures)
+        self.detector = GestureDetector(**gestures)
         g = self.detector.params
         self.signs = HandSignEvents(g.on_threshold, g.off_threshold, g.min_duration, g.release_duration)
         if classifier is None:
@@ -85,6 +89,17 @@ class ActionStage:
         self.last_seen: dict[str, float] = {}
         self.resets = 0
         self._last_actions = -math.inf
+
+    @staticmethod
+    def _stretched(cur: GestureParams, changes: dict[str, Any]) -> dict[str, Any]:
+        """``changes`` plus the rules' window when none was given: the default 2 s, longer when
+        ``fall_max_duration`` or a wave period at ``wave_min_freq`` needs it (the parameters
+        allow a fall of up to 10 s, which a fixed 2 s window would refuse)."""
+        merged = {**{f.name: getattr(cur, f.name) for f in fields(GestureParams)}, **changes}
+        need = [GestureParams.window, merged["fall_max_duration"]]
+        if merged["wave_min_freq"] > 0:
+            need.append(1.0 / merged["wave_min_freq"])
+        return {**changes, "window": max(need)}
 
     @property
     def _span(self) -> float:
@@ -105,8 +120,12 @@ class ActionStage:
         if "min_keypoint_score" in changes:
             g.setdefault("min_keypoint_score", new["min_keypoint_score"])
         cur = self.detector.params
+        rules_window = g.get("window", self._rules_window)
+        if g and rules_window is None:
+            g = self._stretched(cur, g)
         # the detector's checks, before anything changes (TypeError / ValueError)
         GestureParams(**{**{f.name: getattr(cur, f.name) for f in fields(GestureParams)}, **g}).validate()
+        self._rules_window = rules_window
         if g:
             self.detector.set_params(**g)
         p = self.detector.params

@@ -59,7 +59,7 @@ _ALIASES: dict[str, str] = {
 SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(sorted(_ALIASES))
 DEPTH_ENCODINGS: tuple[str, ...] = ("16UC1", "32FC1")
 
-_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.10 decodes straight to RGB
+IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.10 decodes straight to RGB
 
 
 def _canonical(encoding: str) -> str:
@@ -72,7 +72,7 @@ def _canonical(encoding: str) -> str:
     return enc
 
 
-def _byte_view(data: BufferLike) -> np.ndarray:
+def byte_view(data: BufferLike) -> np.ndarray:
     """1-D uint8 view of any buffer (rclpy gives array.array('B')), copying only if it must."""
     if isinstance(data, np.ndarray):
         if data.dtype.hasobject:   # no bytes behind an array of Python objects
@@ -112,7 +112,7 @@ def _strided(encoding: str, width: int, height: int, step: int, bpp: int, data: 
         raise ImageError(f"{encoding} image step {step} is smaller than width*bytes_per_pixel = "
                          f"{width}*{bpp} = {row_bytes}; the message is malformed (wrong encoding "
                          "or step set by the publisher)")
-    buf = _byte_view(data)
+    buf = byte_view(data)
     need = step * height
     if buf.size < need:
         raise ImageError(f"{encoding} image data is truncated: {buf.size} bytes, expected "

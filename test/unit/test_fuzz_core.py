@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from pose_ros.core.actions.rules import ACTION_CLASSES, UNKNOWN, RuleActionClassifier
 from pose_ros.core.actions.learned import GRID, LEARNED_CLASSES, N_FEATURES, resample, window_features
 from pose_ros.core.features.pose import (
-    JOINT_ANGLE_NAMES, SUMMARY_FEATURE_SIZE, body_centres, joint_angle_array, joint_angles,
-    normalize_pose, summary_features, torso_length, velocities, visible_mask,
+    JOINT_ANGLE_NAMES, body_centres, joint_angle_array, joint_angles, normalize_pose, torso_length,
+    visible_mask,
 )
 from pose_ros.core.tracking.smoothing import OneEuroFilter, SkeletonSmoother
 from pose_ros.core.gestures.detector import GESTURE_NAMES, GestureDetector, GestureEvent
@@ -361,14 +361,9 @@ def test_features_are_finite_or_nan(w, min_score):
     assert not np.isinf(sc).any() and not np.isinf(hc).any()
     tl = torso_length(kps, min_score)
     assert not np.isinf(tl).any() and np.all(tl[np.isfinite(tl)] > 0)
-    v = velocities(kps, stamps, min_score)
-    assert v.shape == (n, NUM_COCO17, 2) and not np.isinf(v).any()
-    s = summary_features(kps, stamps, min_score)
-    assert s.shape == (SUMMARY_FEATURE_SIZE,) and np.isfinite(s).all()
     for k in kps[:2]:
         ang = joint_angles(k, min_score=min_score)
         assert set(ang) == set(JOINT_ANGLE_NAMES)
-        assert len(summary_features(k, stamps[-1:], min_score)) == SUMMARY_FEATURE_SIZE
         b = keypoint_box(k)
         assert b is None or (np.isfinite(b).all() and b[0] <= b[2] and b[1] <= b[3])
         _message_convention(mask_missing(k))
@@ -385,9 +380,7 @@ def test_features_wrong_shapes_are_value_errors(kp):
     """(17, 3+) and (T, 17, 3+) work; any other shape is a ValueError, never an IndexError.
     keypoint_box takes (N, 3+) (None otherwise), mask_missing (N, 3)."""
     good = kp.ndim in (2, 3) and kp.shape[-2:][0] == NUM_COCO17 and kp.shape[-1] >= 3
-    for fn in (normalize_pose, joint_angle_array, body_centres, torso_length,
-               lambda a: summary_features(a, np.zeros(len(a) if a.ndim == 3 else 1)),
-               lambda a: velocities(a, np.zeros(len(a) if a.ndim == 3 else 1))):
+    for fn in (normalize_pose, joint_angle_array, body_centres, torso_length):
         if good:
             fn(kp)
         else:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from pose_ros.core.gestures.params import NAN, POSTURE_NAMES, GestureParams
-from pose_ros.core.skeleton import Coco, coords_ok
+from pose_ros.core.skeleton import Coco, coords_ok, visible
 
 __all__ = ["Frame", "GestureGeometry"]
 
@@ -72,8 +72,7 @@ class GestureGeometry:
         p = self.params
         if kp.shape != (17, 3):
             raise ValueError(f"expected (17, 3) keypoints, got {kp.shape}")
-        vis = coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2])   # no inf from huge garbage either
-        vis &= np.where(vis, kp[:, 2], 0.0) > p.min_keypoint_score
+        vis = visible(kp, p.min_keypoint_score)   # no inf from huge garbage either
         fr = Frame(kp=kp, vis=vis)
 
         def centre(a: int, b: int) -> np.ndarray | None:

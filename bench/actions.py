@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pose_ros.training import synth  # noqa: E402
 from pose_ros.core.actions.learned import DEFAULT_WEIGHTS, LearnedActionClassifier  # noqa: E402
+from pose_ros.core.actions.stage import ActionStage  # noqa: E402
 from pose_ros.core.features.pose import TrackWindow  # noqa: E402
 from pose_ros.training.train import evaluate, format_metrics  # noqa: E402
 
@@ -76,28 +77,23 @@ def timing(clf: LearnedActionClassifier, runs: int = 300) -> tuple[float, float]
 
 
 def run_tracks(clf: LearnedActionClassifier, frames, rules: bool = False):
-    """Classify every track at every frame on its 2 s window (as the node does at its rate)."""
-    windows: dict[str, TrackWindow] = {}
+    """Classify every track at every frame on its 2 s window: the node's ActionStage, with no
+    rate limit and tracks kept for as long as the clip (a window only ever holds 2 s)."""
+    opts = {"window": 2.0, "rate": 1e6, "track_timeout": 1e6}
+    stages = {"learned": ActionStage(classifier=clf, **opts)}
+    if rules:
+        stages["rules"] = ActionStage(model="rules", **opts)
     first: dict[str, int] = {}
     xs: dict[str, list[float]] = {}
     labels: dict[str, dict[str, dict[int, str]]] = {"learned": {}, "rules": {}}
-    if rules:
-        from pose_ros.core.actions.learned import RuleActionClassifier
-        from pose_ros.core.gestures.detector import GestureDetector
-        det, rule = GestureDetector(), RuleActionClassifier()
     for i, (stamp, people) in enumerate(frames):
-        for p in people:
-            if not p.track_id:
-                continue
-            tid = p.track_id
-            win = windows.setdefault(tid, TrackWindow(2.0))
-            win.add(stamp, p)
+        tracked = [(p.track_id, p) for p in people if p.track_id]
+        for tid, p in tracked:
             first.setdefault(tid, i)
             xs.setdefault(tid, []).append(float(np.nanmean(p.keypoints[:, 0])))
-            labels["learned"].setdefault(tid, {})[i] = clf.classify(win, set()).label
-            if rules:
-                det.update(tid, stamp, p)
-                labels["rules"].setdefault(tid, {})[i] = rule.classify(win, det.active(tid)).label
+        for title, stage in stages.items():
+            for tid, r in stage.update(stamp, tracked).actions or []:
+                labels[title].setdefault(tid, {})[i] = r.label
     return first, xs, labels
 
 

@@ -42,7 +42,6 @@ import math
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -162,13 +161,6 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
 
 
 # ------------------------------------------------------------------ the probe
-def cdr_stamp_ns(buf: bytes) -> int:
-    """header.stamp of a serialized message whose first field is a std_msgs/Header (CDR)."""
-    order = "<" if buf[1] & 1 else ">"  # 4-byte encapsulation header: 0x0001 = CDR little endian
-    sec, nsec = struct.unpack_from(order + "iI", buf, 4)
-    return sec * 1_000_000_000 + nsec
-
-
 class Probe:
     """An rclpy node in its own context and thread: image/skeleton arrival times, /diagnostics."""
 
@@ -181,8 +173,10 @@ class Probe:
         from rclpy.signals import SignalHandlerOptions
         from sensor_msgs.msg import Image
 
+        from pose_ros.bag.common import header_stamp_ns
         from pose_ros.msg import JointAnglesArray, SkeletonArray
 
+        self._stamp_ns = header_stamp_ns     # the bag tools' CDR header reader
         self.lock = threading.Lock()
         self.img_t: list[float] = []          # arrival (monotonic) of each image, in order
         self.img_lat: list[float] = []        # its latency, NaN until / unless its skeletons arrive
@@ -228,7 +222,7 @@ class Probe:
 
     def _on_image(self, raw: bytes) -> None:
         t = time.monotonic()
-        stamp = cdr_stamp_ns(raw)
+        stamp = self._stamp_ns(raw)
         with self.lock:
             if stamp <= self.last_stamp:
                 self.stamp_not_increasing += 1

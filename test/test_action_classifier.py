@@ -73,6 +73,11 @@ def test_gestures_start_and_end_and_actions(tmp_path):
         assert ok, reason
         ok, reason = set_param(ros, "gestures.off_threshold", 0.9, node="/pose/action_classifier")
         assert not ok and "off_threshold" in reason
+        # declared 0.1-10 s: a fall longer than the 2 s window used to be refused
+        ok, reason = set_param(ros, "gestures.fall_max_duration", 5.0, node="/pose/action_classifier")
+        assert ok, reason
+        ok, reason = set_param(ros, "rate", 2.0, node="/pose/action_classifier")
+        assert ok, reason
     finally:
         stop(proc)
         ros.close()

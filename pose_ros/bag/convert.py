@@ -53,9 +53,9 @@ def from_video(video: str | Path, out_bag: str | Path, topic: str = "/camera/ima
                 cam = CameraModel.guess(w, h)
                 f64 = functools.partial(np.array, dtype=np.float64)
                 ci = Info(header=header, height=h, width=w, distortion_model="plumb_bob", d=f64([0.0] * 5),
-                          k=f64([cam.fx, 0, cam.cx, 0, cam.fy, cam.cy, 0, 0, 1]),
+                          k=f64(cam.k_matrix()),
                           r=f64([1, 0, 0, 0, 1, 0, 0, 0, 1]),
-                          p=f64([cam.fx, 0, cam.cx, 0, 0, cam.fy, cam.cy, 0, 0, 0, 1, 0]), binning_x=0, binning_y=0,
+                          p=f64(cam.p_matrix()), binning_x=0, binning_y=0,
                           roi=Roi(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
                 writer.write(info_conn, ns, store.serialize_cdr(ci, Info.__msgtype__))
             n += 1

@@ -34,6 +34,14 @@ class CameraModel:
         """From the row-major 3x3 CameraInfo.k."""
         return cls(fx=float(k[0]), fy=float(k[4]), cx=float(k[2]), cy=float(k[5]))
 
+    def k_matrix(self) -> list[float]:
+        """Row-major 3x3 CameraInfo.k."""
+        return [self.fx, 0.0, self.cx, 0.0, self.fy, self.cy, 0.0, 0.0, 1.0]
+
+    def p_matrix(self) -> list[float]:
+        """Row-major 3x4 CameraInfo.p of this (monocular, rectified) camera."""
+        return [self.fx, 0.0, self.cx, 0.0, 0.0, self.fy, self.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+
 
 @dataclass
 class FrameResult:

@@ -134,6 +134,20 @@ def coords_ok(points: np.ndarray) -> np.ndarray:
     return (np.abs(np.asarray(points)) <= MAX_COORD).all(axis=-1)   # NaN compares False
 
 
+def visible(keypoints: np.ndarray, min_score: float = 0.0) -> np.ndarray:
+    """Boolean (...,) of (..., 3+) keypoints: the one rule for "this joint is there".
+
+    x, y finite and within :data:`MAX_COORD`, score finite and strictly above
+    ``min_score`` (a joint scored exactly ``min_score`` is missing). Drawing and the
+    smoother use their own ``>=`` display/filter thresholds on top of the message
+    convention; everything that reasons about the body uses this.
+    """
+    kp = np.asarray(keypoints)
+    score = kp[..., 2]
+    ok = coords_ok(kp[..., :2]) & np.isfinite(score)
+    return ok & (np.where(ok, score, 0.0) > min_score)
+
+
 def box_ok(box: np.ndarray | None) -> bool:
     """4 finite numbers within MAX_COORD with x_min <= x_max and y_min <= y_max."""
     if box is None:
@@ -150,7 +164,7 @@ def keypoint_box(keypoints: np.ndarray, min_score: float = 0.05) -> np.ndarray |
     kp = np.asarray(keypoints)
     if kp.ndim != 2 or kp.shape[1] < 3:
         return None
-    ok = (kp[:, 2] > min_score) & coords_ok(kp[:, :2])
+    ok = visible(kp, min_score)
     if not ok.any():
         return None
     pts = kp[ok, :2]
@@ -169,7 +183,7 @@ def mask_missing(keypoints: np.ndarray, min_score: float = 0.0) -> np.ndarray:
         raise ValueError(f"expected (N, 3) keypoints, got shape {src.shape}")
     with np.errstate(over="ignore"):   # beyond float32 -> inf, masked below
         kp = src.astype(np.float32)    # always a copy
-    bad = ~np.isfinite(kp[:, 2]) | (kp[:, 2] <= min_score) | ~coords_ok(kp[:, :2])
+    bad = ~visible(kp, min_score)
     kp[bad, :2] = np.nan
     kp[bad, 2] = 0.0
     return kp

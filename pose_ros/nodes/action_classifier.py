@@ -6,16 +6,14 @@ angles with every skeleton frame.
 """
 from __future__ import annotations
 
-import math
+import threading
 import time
 
-import numpy as np
 from geometry_msgs.msg import Point, Vector3
 
-from pose_ros.core.actions.learned import create_action_classifier
-from pose_ros.core.features.pose import JOINT_ANGLE_NAMES, TrackWindow, joint_angle_array
-from pose_ros.core.gestures.detector import GestureDetector, GestureEvent
-from pose_ros.core.hands.events import HandSignEvents
+from pose_ros.core.actions.stage import ActionStage, StageResult
+from pose_ros.core.features.pose import JOINT_ANGLE_NAMES
+from pose_ros.core.gestures.params import GestureEvent
 from pose_ros.msg import Action, ActionArray, Gesture, GestureArray, JointAngles, JointAnglesArray, SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.action_params import ACTION_PARAMS
@@ -40,19 +38,19 @@ def gesture_msg(e: GestureEvent) -> Gesture:
 
 
 class ActionClassifierNode(ManagedNode):
-    """configure: build detector and classifier; activate: subscribe; deactivate: unsubscribe."""
+    """configure: build the action stage; activate: subscribe; deactivate: unsubscribe.
+
+    All the per-track logic is :class:`ActionStage`; this node converts messages, calls
+    it and publishes what it returns.
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__("action_classifier", **kwargs)
         self.params = ParamSet(self, ACTION_PARAMS, on_change=self._on_param_change,
                                reload_allowed=self.reload_allowed)
         self.errors = RateLimitedLog(self.get_logger())
-        self.detector: GestureDetector | None = None
-        self.classifier = None
-        self.windows: dict[str, TrackWindow] = {}
-        self.last_seen: dict[str, float] = {}
-        self._last_actions = -math.inf
-        self.resets = 0  # stamps went back (bag loop): every window started over
+        self.stage: ActionStage | None = None
+        self._proc_lock = threading.Lock()  # one frame or one parameter change at a time
         self.bad_input = 0  # malformed skeletons / messages skipped
         self._sub = None
         self.input = RateMeter()
@@ -65,13 +63,6 @@ class ActionClassifierNode(ManagedNode):
             self.autostart()
 
     def configure_node(self) -> None:
-        p = self.params
-        self.detector = GestureDetector(**p.group("gestures"))
-        g = p.group("gestures")
-        self.signs = HandSignEvents(g["on_threshold"], g["off_threshold"], g["min_duration"], g["release_duration"])
-        self.classifier = self._make_classifier()
-
-    def _make_classifier(self):
         """The learned temporal model by default, the rules when asked.
 
         Missing or corrupt weights fail configure with a ModelError naming the file and the
@@ -79,22 +70,27 @@ class ActionClassifierNode(ManagedNode):
         rules would publish different labels than the ones asked for.
         """
         p = self.params
-        kind = p["actions.model"]
-        opts = {"min_keypoint_score": p["min_keypoint_score"], "min_confidence": p["actions.min_confidence"]}
-        if kind == "learned":
-            return create_action_classifier("learned", weights_path=p["actions.weights"] or None, **opts)
-        return create_action_classifier("rules", **opts)
+        self.stage = ActionStage(
+            window=p["window"], track_timeout=p["track_timeout"], rate=p["rate"],
+            min_keypoint_score=p["min_keypoint_score"], gestures=p.group("gestures"),
+            model=p["actions.model"], weights=p["actions.weights"] or None,
+            min_confidence=p["actions.min_confidence"])
 
     def _on_param_change(self, changes: dict) -> str | None:
-        """Gesture thresholds go straight into the running detector (validated there)."""
+        """Live parameters go straight into the running stage, checked there (all or nothing)."""
+        if self.stage is None:
+            return None
+        kw = {k: v for k, v in changes.items() if k in ("track_timeout", "rate", "min_keypoint_score")}
         g = {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith("gestures.")}
-        if g and self.detector is not None:
+        if g:
+            kw["gestures"] = g
+        if not kw:
+            return None
+        with self._proc_lock:  # never between two tracks of one frame
             try:
-                self.detector.set_params(**g)
-            except ValueError as exc:
+                self.stage.set_params(**kw)
+            except (TypeError, ValueError) as exc:
                 return f"rejected: {exc}"
-            q = self.detector.params
-            self.signs.set_thresholds(q.on_threshold, q.off_threshold, q.min_duration, q.release_duration)
         return None
 
     def activate_node(self) -> None:
@@ -106,9 +102,8 @@ class ActionClassifierNode(ManagedNode):
             self._sub = None
 
     def cleanup_node(self) -> None:
-        self.detector = self.classifier = None
-        self.windows.clear()
-        self.last_seen.clear()
+        with self._proc_lock:
+            self.stage = None
 
     def _health(self):
         levels = []
@@ -119,13 +114,16 @@ class ActionClassifierNode(ManagedNode):
         elif self.input.idle_for() > self.params["diag.no_input_timeout"]:
             levels.append((WARN, "no skeletons received"))
         level, msg = worst(levels)
-        return level, msg, [("input rate Hz", f"{self.input.rate():.1f}"), ("tracks", len(self.windows)),
-                            ("classifier", type(self.classifier).__name__), ("stamp resets", self.resets),
+        st = self.stage
+        return level, msg, [("input rate Hz", f"{self.input.rate():.1f}"),
+                            ("tracks", len(st.windows) if st else 0),
+                            ("classifier", type(st.classifier).__name__ if st else "NoneType"),
+                            ("stamp resets", st.resets if st else 0),
                             ("bad input", self.bad_input)] \
             + self.input.gap_values("input") + self.stages.values()
 
     def _on_skeletons(self, msg: SkeletonArray) -> None:
-        if not self.active or self.detector is None:
+        if not self.active or self.stage is None:
             return
         self.input.gap = self.params["diag.no_input_timeout"]
         self.input.tick()
@@ -143,15 +141,9 @@ class ActionClassifierNode(ManagedNode):
         self.errors.error(exc.kind, f"skeleton skipped: {exc}")
 
     def _process(self, msg: SkeletonArray) -> None:
-        p = self.params
         conv.check_skeleton_array(msg)
         stamp = conv.stamp_to_sec(msg.header.stamp)
-        # bag looped (or a frame stamped by another clock went by): start over. _last_actions
-        # counts too: a far-future stamp on a frame without tracks would hold the actions back
-        if stamp < max([self._last_actions, *self.last_seen.values()]) - 1e-6:
-            self._end_all(msg, stamp)
-        events: list[GestureEvent] = []
-        angles = JointAnglesArray(header=msg.header)
+        people = []
         ids: set[str] = set()
         for s in msg.skeletons:
             if not s.id:
@@ -160,59 +152,37 @@ class ActionClassifierNode(ManagedNode):
                 if s.id in ids:
                     raise conv.SkeletonError("duplicate id", f"track id {s.id[:64]!r} appears more than once "
                                              "in one SkeletonArray; only the first is used")
-                person = conv.msg_to_person(s)
+                people.append((s.id, conv.msg_to_person(s)))
             except conv.SkeletonError as exc:
                 self._bad_input(exc)
                 continue
             ids.add(s.id)
-            win = self.windows.setdefault(s.id, TrackWindow(p["window"]))
-            win.add(stamp, person)
-            self.last_seen[s.id] = stamp
-            events += self.detector.update(s.id, stamp, person)
-            if person.extra.get("hand_signs"):
-                events += self.signs.update(s.id, stamp, person.extra["hand_signs"])
-            vals = joint_angle_array(person.keypoints, min_score=p["min_keypoint_score"])
-            angles.people.append(JointAngles(id=s.id, names=list(JOINT_ANGLE_NAMES),
-                                             angles=[float(v) for v in np.asarray(vals).ravel()]))
-        # tracks that disappeared: end their gestures, drop their windows
-        for tid in [t for t, last in self.last_seen.items() if stamp - last > p["track_timeout"]]:
-            events += self.detector.end_track(tid, stamp) + self.signs.end_track(tid, stamp)
-            self.windows.pop(tid, None)
-            self.last_seen.pop(tid, None)
-        if events:
-            self.pub_gestures.publish(GestureArray(header=msg.header, gestures=[gesture_msg(e) for e in events]))
-        self.pub_angles.publish(angles)
-        if stamp - self._last_actions >= 1.0 / p["rate"]:
-            self._last_actions = stamp
-            self._publish_actions(msg, stamp)
+        with self._proc_lock:
+            if self.stage is None:
+                return
+            classes = list(self.stage.classifier.classes)
+            r = self.stage.update(stamp, people)
+        self._publish(msg, r, classes)
 
-    def _publish_actions(self, msg: SkeletonArray, stamp: float) -> None:
-        out = ActionArray(header=msg.header)
-        for tid, win in self.windows.items():
-            if self.last_seen.get(tid) != stamp:
-                continue  # only people in this frame
-            r = self.classifier.classify(win, self.detector.active(tid))
-            out.actions.append(Action(id=tid, label=r.label, score=float(r.score),
-                                      class_names=list(self.classifier.classes),
-                                      class_scores=[float(v) for v in r.class_scores],
-                                      window_start=conv.sec_to_stamp(r.window_start),
-                                      window_end=conv.sec_to_stamp(r.window_end)))
-        self.pub_actions.publish(out)
-
-    def _end_all(self, msg: SkeletonArray, stamp: float) -> None:
-        """Time went back (a bag looped): end every gesture, forget every window and track."""
-        self.resets += 1
-        self.get_logger().info(f"stamps went back to {stamp:.3f} s (bag loop?): all tracks and windows reset",
-                               throttle_duration_sec=5.0)  # counted on /diagnostics; a flood logs little
-        events = [e for tid in list(self.windows)
-                  for e in self.detector.end_track(tid, stamp) + self.signs.end_track(tid, stamp)]
-        if events:
-            self.pub_gestures.publish(GestureArray(header=msg.header, gestures=[gesture_msg(e) for e in events]))
-        self.detector.reset()
-        self.signs.reset()
-        self.windows.clear()
-        self.last_seen.clear()
-        self._last_actions = -math.inf
+    def _publish(self, msg: SkeletonArray, r: StageResult, classes: list[str]) -> None:
+        if r.reset:
+            self.get_logger().info(f"stamps went back to {conv.stamp_to_sec(msg.header.stamp):.3f} s (bag loop?): "
+                                   "all tracks and windows reset",
+                                   throttle_duration_sec=5.0)  # counted on /diagnostics; a flood logs little
+            if r.reset_events:
+                self.pub_gestures.publish(GestureArray(header=msg.header,
+                                                       gestures=[gesture_msg(e) for e in r.reset_events]))
+        if r.events:
+            self.pub_gestures.publish(GestureArray(header=msg.header, gestures=[gesture_msg(e) for e in r.events]))
+        self.pub_angles.publish(JointAnglesArray(header=msg.header, people=[
+            JointAngles(id=tid, names=list(JOINT_ANGLE_NAMES), angles=[float(v) for v in a.ravel()])
+            for tid, a in r.angles]))
+        if r.actions is not None:
+            self.pub_actions.publish(ActionArray(header=msg.header, actions=[
+                Action(id=tid, label=a.label, score=float(a.score), class_names=classes,
+                       class_scores=[float(v) for v in a.class_scores],
+                       window_start=conv.sec_to_stamp(a.window_start), window_end=conv.sec_to_stamp(a.window_end))
+                for tid, a in r.actions]))
 
 
 def main(args=None) -> int:

@@ -106,10 +106,6 @@ class Diagnostics:
         self._pub.publish(arr)
         self.cost.add({"diagnostics": time.perf_counter() - t0})
 
-    def destroy(self) -> None:
-        self._node.destroy_timer(self._timer)
-        self._node.destroy_publisher(self._pub)
-
 
 def worst(levels: list[tuple[int, str]]) -> tuple[int, str]:
     """The highest level and the messages at that level, joined."""

@@ -31,6 +31,28 @@ from pose_ros.nodes.ratelog import RateLimitedLog
 OUT_QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE, history=QoSHistoryPolicy.KEEP_LAST)
 
 
+def apply_live_params(lock: threading.Lock, stages, changes: dict) -> str | None:
+    """``tracker.*`` / ``smoother.*`` changes -> ``set_params`` of ``stages.tracker`` /
+    ``stages.smoother`` under the processing ``lock`` (never in the middle of a frame);
+    the reason when one refuses (then neither changed), else None."""
+    groups = {g: {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith(g + ".")}
+              for g in ("tracker", "smoother")}
+    with lock:
+        tracker = getattr(stages, "tracker", None) if groups["tracker"] else None
+        smoother = getattr(stages, "smoother", None) if groups["smoother"] else None
+        old = tracker.params if tracker is not None else None
+        try:
+            if tracker is not None:
+                tracker.set_params(**groups["tracker"])
+            if smoother is not None:
+                smoother.set_params(**groups["smoother"])
+        except (TypeError, ValueError) as exc:
+            if tracker is not None:
+                tracker.set_params(**old)   # the smoother refused: undo the tracker's part
+            return f"rejected: {exc}"
+    return None
+
+
 def image_qos(reliability: str) -> QoSProfile:
     """Sensor-data QoS (best effort, depth 1) unless the user asks for reliable."""
     if reliability == "reliable":
@@ -133,18 +155,11 @@ class PoseEstimatorNode(ManagedNode):
             self.pipeline = None
 
     def _on_param_change(self, changes: dict) -> str | None:
-        """Live thresholds go straight into the running tracker/smoother; reload ones wait for activate."""
-        pipe = self.pipeline
-        for name, value in changes.items():
-            spec = next(s for s in ESTIMATOR_PARAMS if s.name == name)
-            if spec.read_only:
-                self._dirty = True
-            elif pipe is not None and name.startswith("tracker.") and pipe.tracker is not None:
-                setattr(pipe.tracker, name.split(".", 1)[1], value)
-            elif pipe is not None and name.startswith("smoother.") and pipe.smoother is not None:
-                setattr(pipe.smoother, name.split(".", 1)[1], value)
-                pipe.smoother.reset()  # filters are rebuilt with the new constants
-        return None
+        """Live thresholds go into the running tracker/smoother (checked there, all or nothing);
+        reload ones wait for activate."""
+        if any(next(s for s in ESTIMATOR_PARAMS if s.name == name).read_only for name in changes):
+            self._dirty = True
+        return apply_live_params(self._proc_lock, self.pipeline, changes)
 
     # -- inputs --------------------------------------------------------------------------
     def _offer(self, kind: str, msg) -> None:

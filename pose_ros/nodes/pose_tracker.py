@@ -6,6 +6,8 @@ from elsewhere (another estimator, a bag recorded untracked): ``skeletons_in`` i
 """
 from __future__ import annotations
 
+import threading
+
 from visualization_msgs.msg import MarkerArray
 
 from pose_ros.core.tracking.smoothing import SkeletonSmoother
@@ -17,7 +19,7 @@ from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
-from pose_ros.nodes.pose_estimator import OUT_QOS
+from pose_ros.nodes.pose_estimator import OUT_QOS, apply_live_params
 from pose_ros.nodes.ratelog import RateLimitedLog
 from rclpy.node import Node
 
@@ -29,7 +31,10 @@ TRACKER_NODE_PARAMS = [p for p in ESTIMATOR_PARAMS
 class PoseTrackerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("pose_tracker", **kwargs)
-        self.params = ParamSet(self, TRACKER_NODE_PARAMS)
+        # read-only names are refused in _on_param_change, with this node's own reason
+        self.params = ParamSet(self, TRACKER_NODE_PARAMS, on_change=self._on_param_change,
+                               reload_allowed=lambda: True)
+        self._proc_lock = threading.Lock()  # one frame or one parameter change at a time
         p = self.params
         self.tracker = Tracker(**p.group("tracker"))
         self.smoother = SkeletonSmoother(**p.group("smoother")) if p["smoothing"] else None
@@ -44,6 +49,13 @@ class PoseTrackerNode(Node):
             ("stamp resets", self.tracker.resets), ("received", self.stats["received"]),
             ("bad input", self.stats["bad_input"]), ("failed", self.stats["failed"])]))
 
+    def _on_param_change(self, changes: dict) -> str | None:
+        """``tracker.*`` / ``smoother.*`` go into the running tracker and smoother (checked there)."""
+        fixed = sorted(n for n in changes if next(s for s in TRACKER_NODE_PARAMS if s.name == n).read_only)
+        if fixed:
+            return f"{', '.join(fixed)} can only be set at start: restart pose_tracker with the new value"
+        return apply_live_params(self._proc_lock, self, changes)
+
     def _bad_input(self, exc: conv.SkeletonError) -> None:
         self.stats["bad_input"] += 1
         self.errors.error(exc.kind, f"skeleton skipped: {exc}")
@@ -57,7 +69,8 @@ class PoseTrackerNode(Node):
             self._bad_input(exc)
             return
         try:
-            self._process(msg, people)
+            with self._proc_lock:
+                self._process(msg, people)
         except Exception as exc:  # one bad message never stops the tracker
             self.stats["failed"] += 1
             self.errors.error(type(exc).__name__, f"skeletons skipped: {type(exc).__name__}: {exc}")

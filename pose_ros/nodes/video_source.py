@@ -94,8 +94,7 @@ class VideoSourceNode(Node):
     def _camera_info(self, header: Header, w: int, h: int) -> CameraInfo:
         cam = CameraModel.guess(w, h)
         info = CameraInfo(header=header, width=w, height=h, distortion_model="plumb_bob")
-        info.k = [cam.fx, 0.0, cam.cx, 0.0, cam.fy, cam.cy, 0.0, 0.0, 1.0]
-        info.p = [cam.fx, 0.0, cam.cx, 0.0, 0.0, cam.fy, cam.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+        info.k, info.p = cam.k_matrix(), cam.p_matrix()
         info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
         info.d = [0.0] * 5
         return info

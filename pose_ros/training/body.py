@@ -2,7 +2,7 @@
 
 A :class:`Body` (segment lengths from randomised adult proportions), a :class:`Pose`
 (per-frame joint angles filled by a motion model), :func:`forward_kinematics` to
-COCO-17 points in metres and ``_place`` on the ground along the path. No rclpy, no torch.
+COCO-17 points in metres and ``place_body`` on the ground along the path. No rclpy, no torch.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Body:
     ankle_h: float
 
 
-def _uniform_except(rng: np.random.Generator, lo: float, hi: float,
+def uniform_except(rng: np.random.Generator, lo: float, hi: float,
                     holes: tuple[tuple[float, float], ...]) -> float:
     """Uniform on [lo, hi] minus the holes (exact: sample the remaining length)."""
     pieces, a = [], lo
@@ -56,7 +56,7 @@ def random_body(rng: np.random.Generator, split: str = "train") -> Body:
     if split == "test":
         h = rng.uniform(*HELDOUT_HEIGHT)
     elif split == "train":
-        h = _uniform_except(rng, *HEIGHT_RANGE, (HELDOUT_HEIGHT,))
+        h = uniform_except(rng, *HEIGHT_RANGE, (HELDOUT_HEIGHT,))
     else:
         h = rng.uniform(*HEIGHT_RANGE)
     leg = rng.uniform(0.93, 1.07)
@@ -148,7 +148,7 @@ def forward_kinematics(body: Body, p: Pose) -> np.ndarray:
     return j
 
 
-def _place(body: Body, p: Pose, j: np.ndarray, t: np.ndarray, speed: float,
+def place_body(body: Body, p: Pose, j: np.ndarray, t: np.ndarray, speed: float,
            start_xy: np.ndarray) -> np.ndarray:
     """Put the body on the ground (contact + flight) and move it along its path."""
     clear = np.full(NUM_COCO17, 0.07)

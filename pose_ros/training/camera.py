@@ -14,7 +14,7 @@ from numpy import radians as _D
 
 from pose_ros.core.skeleton import COCO17_FLIP, COCO17_SIGMAS, NUM_COCO17
 from pose_ros.core.skeleton import Coco as C
-from pose_ros.training.body import Body, _uniform_except
+from pose_ros.training.body import Body, uniform_except
 
 IMAGE_SIZES: tuple[tuple[int, int], ...] = ((640, 480), (960, 540), (1280, 720), (1920, 1080), (848, 480))
 # Held out of the training split (degrees of camera yaw around the person, 0 = in front).
@@ -69,8 +69,8 @@ def random_camera(rng: np.random.Generator, body: Body, target: np.ndarray, head
         yaw = _from_bands(rng, HELDOUT_YAW_BANDS)
         elev = rng.uniform(*HELDOUT_ELEVATION)
     elif split == "train":
-        yaw = _uniform_except(rng, 0.0, 360.0, HELDOUT_YAW_BANDS)
-        elev = _uniform_except(rng, *ELEVATION_RANGE, (HELDOUT_ELEVATION,))
+        yaw = uniform_except(rng, 0.0, 360.0, HELDOUT_YAW_BANDS)
+        elev = uniform_except(rng, *ELEVATION_RANGE, (HELDOUT_ELEVATION,))
     else:
         yaw, elev = rng.uniform(0, 360), rng.uniform(*ELEVATION_RANGE)
     hfov = _D(rng.uniform(45, 100))
@@ -103,7 +103,7 @@ _LIMBS = ((C.LEFT_ELBOW, C.LEFT_WRIST), (C.RIGHT_ELBOW, C.RIGHT_WRIST), (C.LEFT_
           (C.RIGHT_KNEE, C.RIGHT_ANKLE), (C.LEFT_WRIST,), (C.RIGHT_WRIST,), (C.LEFT_ANKLE,), (C.RIGHT_ANKLE,))
 
 
-def _stamps(rng: np.random.Generator, duration: float, fps: float | None, jitter: bool) -> np.ndarray:
+def sample_stamps(rng: np.random.Generator, duration: float, fps: float | None, jitter: bool) -> np.ndarray:
     fps = float(rng.uniform(10, 30)) if fps is None else float(fps)
     if not jitter:
         n = int(math.floor(duration * fps + 1e-6)) + 1
@@ -118,7 +118,7 @@ def _stamps(rng: np.random.Generator, duration: float, fps: float | None, jitter
     return s[~drop]
 
 
-def _estimator(rng: np.random.Generator, uvd: np.ndarray, world: np.ndarray, cam: Camera,
+def apply_estimator(rng: np.random.Generator, uvd: np.ndarray, world: np.ndarray, cam: Camera,
                noise: bool) -> np.ndarray:
     """(T, 17, 3) pixels + scores like a pose backend reports them (NaN / 0 when missing)."""
     n = uvd.shape[0]

@@ -14,19 +14,19 @@ from numpy import radians as _D
 
 from pose_ros.training.body import Pose
 from pose_ros.training.motion_parts import (
-    _base, _chair_pose, _gait, _idle_arms, _sit_arms, _slow, _smoothstep, _stand_legs,
+    base_pose, chair_pose, gait_cycle, idle_arms, sit_arms, slow_drift, smoothstep, stand_legs,
 )
 
 _G = 9.81
 
 
 def _m_standing(rng, t, body, dur) -> tuple[Pose, float]:
-    p = _base(t, 0.0)
-    _stand_legs(rng, p, t)
-    p["pitch"] = rng.uniform(-_D(3), _D(8)) + _slow(rng, t, _D(2))
-    p["roll"] = _slow(rng, t, _D(2))
-    p["head_yaw"] = rng.uniform(-0.4, 0.4) + _slow(rng, t, _D(15), 0.1, 0.5)
-    _idle_arms(rng, p, t)
+    p = base_pose(t, 0.0)
+    stand_legs(rng, p, t)
+    p["pitch"] = rng.uniform(-_D(3), _D(8)) + slow_drift(rng, t, _D(2))
+    p["roll"] = slow_drift(rng, t, _D(2))
+    p["head_yaw"] = rng.uniform(-0.4, 0.4) + slow_drift(rng, t, _D(15), 0.1, 0.5)
+    idle_arms(rng, p, t)
     if rng.random() < 0.2:  # a small shuffle / weight shift with one foot lifted briefly
         side = "lr"[rng.integers(2)]
         t0, d = rng.uniform(0, max(dur - 0.5, 0.1)), rng.uniform(0.3, 0.6)
@@ -44,17 +44,17 @@ def _m_walking(rng, t, body, dur) -> tuple[Pose, float]:
     step = v / cadence
     leg = body.thigh + body.shin
     hip_amp = np.clip(0.55 * step / leg, _D(8), _D(32))
-    p = _base(t, 0.0)
+    p = base_pose(t, 0.0)
     arm_amp = np.array([rng.uniform(0, _D(35))] * 2) * rng.uniform(0.7, 1.3, 2)
     elbow = rng.uniform(_D(8), _D(40), 2)
     if rng.random() < 0.2:  # one arm busy (phone, carrying, pocket)
         k = rng.integers(2)
         arm_amp[k] = _D(3)
         elbow[k] = rng.uniform(_D(20), _D(110))
-    _gait(rng, t, p, cadence / 2, hip_amp, _D(4), rng.uniform(_D(45), _D(65)), _D(12), arm_amp, elbow)
+    gait_cycle(rng, t, p, cadence / 2, hip_amp, _D(4), rng.uniform(_D(45), _D(65)), _D(12), arm_amp, elbow)
     p["pitch"] = p["pitch"] + rng.uniform(-_D(2), _D(8))
     p["roll"] = _D(2) * np.sin(np.pi * cadence * t)
-    p["head_yaw"] = rng.uniform(-0.3, 0.3) + _slow(rng, t, _D(10))
+    p["head_yaw"] = rng.uniform(-0.3, 0.3) + slow_drift(rng, t, _D(10))
     turn = rng.normal(0, _D(12))
     p["heading"] = p["heading"] + turn * (t - dur / 2)
     return p, v
@@ -64,10 +64,10 @@ def _m_running(rng, t, body, dur) -> tuple[Pose, float]:
     v = rng.uniform(2.0, 5.0)
     cadence = np.clip(2.5 + 0.15 * v + rng.normal(0, 0.12), 2.4, 3.6)
     hip_amp = rng.uniform(_D(28), _D(45))
-    p = _base(t, 0.0)
+    p = base_pose(t, 0.0)
     arm_amp = np.array([rng.uniform(_D(25), _D(50))] * 2) * rng.uniform(0.85, 1.15, 2)
     elbow = rng.uniform(_D(65), _D(105), 2)
-    phase = _gait(rng, t, p, cadence / 2, hip_amp, _D(12), rng.uniform(_D(80), _D(120)),
+    phase = gait_cycle(rng, t, p, cadence / 2, hip_amp, _D(12), rng.uniform(_D(80), _D(120)),
                   rng.uniform(_D(20), _D(35)), arm_amp, elbow)
     p["pitch"] = p["pitch"] + rng.uniform(_D(4), _D(16))
     p["flight"] = rng.uniform(0.03, 0.10) * np.maximum(0, np.sin(2 * phase + 0.6)) ** 1.5
@@ -78,12 +78,12 @@ def _m_running(rng, t, body, dur) -> tuple[Pose, float]:
 
 def _m_waving(rng, t, body, dur) -> tuple[Pose, float]:
     p, _ = _m_standing(rng, t, body, dur)
-    _idle_arms(rng, p, t, allow_raised=False)
+    idle_arms(rng, p, t, allow_raised=False)
     sides = ["l", "r"] if rng.random() < 0.15 else ["lr"[rng.integers(2)]]
     f = rng.uniform(1.0, 3.0)
     ph0 = rng.uniform(0, 2 * np.pi)
     t_up = rng.uniform(-0.5, 0.4)                           # arm raised at t_up (may be before the clip)
-    up = _smoothstep((t - t_up) / rng.uniform(0.2, 0.4))
+    up = smoothstep((t - t_up) / rng.uniform(0.2, 0.4))
     kind = rng.choice(["forearm", "overhead", "low", "front"], p=[0.45, 0.25, 0.15, 0.15])
     amp = rng.uniform(_D(15), _D(40))
     p.meta.update(kind=str(kind), freq=f, amp_deg=float(np.degrees(amp)), sides="".join(sides), t_up=t_up)
@@ -114,8 +114,8 @@ def _m_waving(rng, t, body, dur) -> tuple[Pose, float]:
 
 
 def _m_jumping(rng, t, body, dur) -> tuple[Pose, float]:
-    p = _base(t, 0.0)
-    p["head_yaw"] = rng.uniform(-0.3, 0.3) + _slow(rng, t, _D(5))
+    p = base_pose(t, 0.0)
+    p["head_yaw"] = rng.uniform(-0.3, 0.3) + slow_drift(rng, t, _D(5))
     kind = rng.choice(["jacks", "hops", "single"], p=[0.5, 0.35, 0.15])
     if kind == "jacks":
         f = rng.uniform(0.6, 2.0)
@@ -167,21 +167,21 @@ def _m_jumping(rng, t, body, dur) -> tuple[Pose, float]:
 
 
 def _transition(rng, t, dur, reverse: bool) -> tuple[Pose, np.ndarray]:
-    p = _base(t, 0.0)
-    chair = _chair_pose(rng)
+    p = base_pose(t, 0.0)
+    chair = chair_pose(rng)
     d = rng.uniform(0.7, 1.7)
     lo = max(0.0, dur - 2.0) + 0.05
     t0 = rng.uniform(lo, max(lo, dur - d - 0.1))
-    s = _smoothstep((t - t0) / d)
+    s = smoothstep((t - t0) / d)
     if reverse:
         s = 1 - s
     lean = rng.uniform(_D(20), _D(45)) * 4 * s * (1 - s)
     for side in "lr":
         p[side + "ta"] = chair["ta"] * s + _D(2)
         p[side + "sa"] = chair["sa"] * s - _D(1) + _D(10) * 4 * s * (1 - s)
-    p["pitch"] = chair["pitch"] * s + lean + _slow(rng, t, _D(2))
-    p["head_yaw"] = rng.uniform(-0.3, 0.3) + _slow(rng, t, _D(8))
-    _sit_arms(rng, p, t, s if rng.random() < 0.7 else s * 0)
+    p["pitch"] = chair["pitch"] * s + lean + slow_drift(rng, t, _D(2))
+    p["head_yaw"] = rng.uniform(-0.3, 0.3) + slow_drift(rng, t, _D(8))
+    sit_arms(rng, p, t, s if rng.random() < 0.7 else s * 0)
     return p, s
 
 
@@ -194,24 +194,24 @@ def _m_standing_up(rng, t, body, dur):
 
 
 def _m_sitting(rng, t, body, dur) -> tuple[Pose, float]:
-    p = _base(t, 0.0)
-    chair = _chair_pose(rng)
+    p = base_pose(t, 0.0)
+    chair = chair_pose(rng)
     for side in "lr":
-        p[side + "ta"] = chair["ta"] + _slow(rng, t, _D(3))
-        p[side + "sa"] = chair["sa"] + rng.normal(0, _D(8)) + _slow(rng, t, _D(4))
+        p[side + "ta"] = chair["ta"] + slow_drift(rng, t, _D(3))
+        p[side + "sa"] = chair["sa"] + rng.normal(0, _D(8)) + slow_drift(rng, t, _D(4))
         p[side + "tb"] = p[side + "tb"] + rng.normal(0, _D(8))
-    p["pitch"] = chair["pitch"] + _slow(rng, t, _D(3))
-    p["roll"] = _slow(rng, t, _D(2))
-    p["head_yaw"] = rng.uniform(-0.5, 0.5) + _slow(rng, t, _D(15))
+    p["pitch"] = chair["pitch"] + slow_drift(rng, t, _D(3))
+    p["roll"] = slow_drift(rng, t, _D(2))
+    p["head_yaw"] = rng.uniform(-0.5, 0.5) + slow_drift(rng, t, _D(15))
     if rng.random() < 0.5:
-        _sit_arms(rng, p, t, t * 0 + 1)
+        sit_arms(rng, p, t, t * 0 + 1)
     else:
-        _idle_arms(rng, p, t)
+        idle_arms(rng, p, t)
     return p, 0.0
 
 
 def _m_squatting(rng, t, body, dur) -> tuple[Pose, float]:
-    p = _base(t, 0.0)
+    p = base_pose(t, 0.0)
     kind = rng.choice(["reps", "hold", "down"], p=[0.6, 0.25, 0.15])
     ta_max = rng.uniform(_D(85), _D(130))
     sa_max = rng.uniform(_D(15), _D(45))
@@ -220,15 +220,15 @@ def _m_squatting(rng, t, body, dur) -> tuple[Pose, float]:
         per = rng.uniform(1.2, 3.5)
         s = 0.5 - 0.5 * np.cos(2 * np.pi * t / per + rng.uniform(0, 2 * np.pi))
     elif kind == "hold":
-        s = 0.9 + 0.1 * np.abs(_slow(rng, t, 1.0))
+        s = 0.9 + 0.1 * np.abs(slow_drift(rng, t, 1.0))
     else:
         t0 = rng.uniform(max(0.0, dur - 2.0), max(0.05, dur - 1.2))
-        s = _smoothstep((t - t0) / rng.uniform(0.5, 1.0))
+        s = smoothstep((t - t0) / rng.uniform(0.5, 1.0))
     for side in "lr":
         wide = rng.uniform(_D(10), _D(30))
         p[side + "ta"], p[side + "tb"] = ta_max * s + _D(2), t * 0 + _D(90) - wide
         p[side + "sa"], p[side + "sb"] = -sa_max * s, t * 0 + _D(90) - wide * 0.5
-    p["pitch"] = lean * s + _slow(rng, t, _D(2))
+    p["pitch"] = lean * s + slow_drift(rng, t, _D(2))
     if rng.random() < 0.5:  # arms forward for balance
         for side in "lr":
             a = rng.uniform(_D(60), _D(100))
@@ -237,7 +237,7 @@ def _m_squatting(rng, t, body, dur) -> tuple[Pose, float]:
             p[side + "fa"] = p[side + "fa"] * (1 - s) + (a + _D(5)) * s
             p[side + "fb"] = t * 0 + _D(85)
     else:
-        _idle_arms(rng, p, t, allow_raised=False)
+        idle_arms(rng, p, t, allow_raised=False)
     return p, 0.0
 
 
@@ -255,7 +255,7 @@ def _m_falling(rng, t, body, dur) -> tuple[Pose, float]:
     collapse = rng.random() < 0.35
     direction = rng.choice([0.0, np.pi, np.pi / 2, -np.pi / 2]) + rng.normal(0, 0.3)
     if collapse:  # knees give way first, then the trunk goes over
-        k = _smoothstep(u / 0.5)
+        k = smoothstep(u / 0.5)
         tilt = final * np.clip((u - 0.3) / 0.7, 0, 1) ** 1.7
     else:
         k = 0.4 * np.sin(np.pi * u) + 0.2 * u
@@ -263,7 +263,7 @@ def _m_falling(rng, t, body, dur) -> tuple[Pose, float]:
     bounce = _D(4) * np.sin(np.pi * np.clip((t - t0 - d) / 0.25, 0, 1))
     p["tilt"] = tilt + bounce * (u >= 1)
     p["tilt_dir"] = t * 0 + direction
-    after = _smoothstep(u * 1.5)
+    after = smoothstep(u * 1.5)
     for side in "lr":
         knee = rng.uniform(_D(30), _D(80)) * k
         p[side + "ta"] = p[side + "ta"] * (1 - after) + (knee * 0.8 + _D(5)) * after
@@ -276,13 +276,13 @@ def _m_falling(rng, t, body, dur) -> tuple[Pose, float]:
             p[side + key] = p[side + key] * (1 - after) + arm[j] * after
     p["pitch"] = p["pitch"] * (1 - after) + rng.uniform(-_D(15), _D(30)) * after
     if walking:  # stop moving once down: the path speed is scaled in generate()
-        p["_speed_scale"] = 1 - _smoothstep(u * 1.2)
+        p["_speed_scale"] = 1 - smoothstep(u * 1.2)
     return p, v
 
 
 def _m_lying(rng, t, body, dur) -> tuple[Pose, float]:
-    p = _base(t, 0.0)
-    p["tilt"] = rng.uniform(_D(80), _D(95)) + _slow(rng, t, _D(2))
+    p = base_pose(t, 0.0)
+    p["tilt"] = rng.uniform(_D(80), _D(95)) + slow_drift(rng, t, _D(2))
     p["tilt_dir"] = t * 0 + rng.choice([0.0, np.pi, np.pi / 2, -np.pi / 2]) + rng.normal(0, 0.2)
     for side in "lr":
         if rng.random() < 0.4:  # knees up
@@ -291,9 +291,9 @@ def _m_lying(rng, t, body, dur) -> tuple[Pose, float]:
         else:
             p[side + "ta"] = t * 0 + rng.uniform(0, _D(25))
             p[side + "sa"] = p[side + "ta"] - rng.uniform(0, _D(20))
-        p[side + "ta"] = p[side + "ta"] + _slow(rng, t, _D(4))
-    _idle_arms(rng, p, t, allow_raised=True)
-    p["head_yaw"] = rng.uniform(-0.6, 0.6) + _slow(rng, t, _D(10))
+        p[side + "ta"] = p[side + "ta"] + slow_drift(rng, t, _D(4))
+    idle_arms(rng, p, t, allow_raised=True)
+    p["head_yaw"] = rng.uniform(-0.6, 0.6) + slow_drift(rng, t, _D(10))
     return p, 0.0
 
 

@@ -12,7 +12,7 @@ from numpy import radians as _D
 from pose_ros.training.body import Pose
 
 
-def _base(t: np.ndarray, heading: float) -> Pose:
+def base_pose(t: np.ndarray, heading: float) -> Pose:
     z = np.zeros_like(t)
     p = Pose(heading=z + heading, pitch=z.copy(), roll=z.copy(), head_yaw=z.copy(),
              flight=z.copy(), tilt=z.copy(), tilt_dir=z.copy())
@@ -24,12 +24,12 @@ def _base(t: np.ndarray, heading: float) -> Pose:
     return p
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
+def smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 
 
-def _slow(rng: np.random.Generator, t: np.ndarray, amp: float, f_lo: float = 0.1, f_hi: float = 0.6,
+def slow_drift(rng: np.random.Generator, t: np.ndarray, amp: float, f_lo: float = 0.1, f_hi: float = 0.6,
           n: int = 2) -> np.ndarray:
     """Smooth random drift: a few low-frequency sines."""
     out = np.zeros_like(t)
@@ -46,7 +46,7 @@ _ARM_POSES = {
 }
 
 
-def _idle_arms(rng: np.random.Generator, p: Pose, t: np.ndarray, allow_raised: bool = True) -> None:
+def idle_arms(rng: np.random.Generator, p: Pose, t: np.ndarray, allow_raised: bool = True) -> None:
     """Static or slowly changing arm poses with small tremor (no periodic swinging)."""
     names = list(_ARM_POSES)
     if not allow_raised:
@@ -62,26 +62,26 @@ def _idle_arms(rng: np.random.Generator, p: Pose, t: np.ndarray, allow_raised: b
             b = np.array(_ARM_POSES[nb], float)
             p.meta[side + "_arm"] = f"{na}->{nb}"
             t0 = rng.uniform(t[0], max(t[-1], t[0] + 1e-3))
-            s = _smoothstep((t - t0) / rng.uniform(0.5, 1.5))[:, None]
+            s = smoothstep((t - t0) / rng.uniform(0.5, 1.5))[:, None]
             ang = a[None] * (1 - s) + b[None] * s
         else:
             ang = np.broadcast_to(a, (len(t), 4)).copy()
         for k, key in enumerate(("ua", "ub", "fa", "fb")):
-            p[side + key] = _D(ang[:, k]) + _slow(rng, t, _D(3), 0.2, 1.0)
+            p[side + key] = _D(ang[:, k]) + slow_drift(rng, t, _D(3), 0.2, 1.0)
 
 
-def _stand_legs(rng: np.random.Generator, p: Pose, t: np.ndarray) -> None:
+def stand_legs(rng: np.random.Generator, p: Pose, t: np.ndarray) -> None:
     """Straight or slightly bent legs, feet a little apart (abduction + flexion combined)."""
     wide = rng.uniform(0, _D(8))
     for side in "lr":
         bend = rng.uniform(0, _D(10)) if rng.random() < 0.5 else 0.0
-        p[side + "ta"] = math.hypot(wide, bend) + _slow(rng, t, _D(1.5))
+        p[side + "ta"] = math.hypot(wide, bend) + slow_drift(rng, t, _D(1.5))
         p[side + "tb"] = t * 0 + math.atan2(bend, wide)
         p[side + "sa"] = t * 0 + math.hypot(wide, 0.5 * bend)
         p[side + "sb"] = t * 0 + math.atan2(-0.5 * bend, wide)
 
 
-def _gait(rng, t, p: Pose, f_stride: float, hip_amp: float, hip_bias: float, knee_sw: float,
+def gait_cycle(rng, t, p: Pose, f_stride: float, hip_amp: float, hip_bias: float, knee_sw: float,
           knee_st: float, arm_amp: np.ndarray, elbow: np.ndarray) -> np.ndarray:
     """Fill legs and arms with a gait cycle; returns the phase."""
     phase = 2 * np.pi * f_stride * t + rng.uniform(0, 2 * np.pi)
@@ -99,17 +99,17 @@ def _gait(rng, t, p: Pose, f_stride: float, hip_amp: float, hip_bias: float, kne
     return phase
 
 
-def _chair_pose(rng) -> dict[str, float]:
+def chair_pose(rng) -> dict[str, float]:
     if rng.random() < 0.15:  # on the floor, legs forward
         return dict(ta=_D(90), sa=rng.uniform(_D(45), _D(90)), pitch=rng.uniform(-_D(10), _D(20)))
     return dict(ta=rng.uniform(_D(70), _D(100)), sa=rng.uniform(-_D(20), _D(30)),
                 pitch=rng.uniform(-_D(12), _D(15)))
 
 
-def _sit_arms(rng, p: Pose, t: np.ndarray, s: np.ndarray) -> None:
+def sit_arms(rng, p: Pose, t: np.ndarray, s: np.ndarray) -> None:
     """Arms from hanging (s=0) to resting on the thighs / armrests (s=1)."""
     for side in "lr":
         rest = np.array([rng.uniform(_D(10), _D(40)), rng.uniform(_D(40), _D(90)),
                          rng.uniform(_D(50), _D(100)), rng.uniform(_D(60), _D(95))])
         for k, key in enumerate(("ua", "ub", "fa", "fb")):
-            p[side + key] = p[side + key] * (1 - s) + rest[k] * s + _slow(rng, t, _D(3))
+            p[side + key] = p[side + key] * (1 - s) + rest[k] * s + slow_drift(rng, t, _D(3))

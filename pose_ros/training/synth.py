@@ -57,11 +57,11 @@ import numpy as np
 from pose_ros.core.skeleton import NUM_COCO17
 # The range constants are re-exported: callers read them from this module.
 from pose_ros.training.body import (  # noqa: F401
-    HEIGHT_RANGE, HELDOUT_HEIGHT, Body, Pose, _place, forward_kinematics, random_body,
+    HEIGHT_RANGE, HELDOUT_HEIGHT, Body, Pose, place_body, forward_kinematics, random_body,
 )
 from pose_ros.training.camera import (  # noqa: F401
-    ELEVATION_RANGE, HELDOUT_ELEVATION, HELDOUT_YAW_BANDS, IMAGE_SIZES, Camera, _estimator,
-    _stamps, random_camera,
+    ELEVATION_RANGE, HELDOUT_ELEVATION, HELDOUT_YAW_BANDS, IMAGE_SIZES, Camera, apply_estimator,
+    sample_stamps, random_camera,
 )
 from pose_ros.training.motion import MOTIONS
 
@@ -141,7 +141,7 @@ def generate(label: str, rng: np.random.Generator, duration: float = 2.5, *, fps
     est_rng = np.random.default_rng(rng.integers(2**63))
     offset = float(rng.uniform(0, 1000)) if t0 is None else float(t0)
     if stamps is None:
-        stamps = _stamps(time_rng, duration, fps, jitter)
+        stamps = sample_stamps(time_rng, duration, fps, jitter)
     t = np.asarray(stamps, dtype=np.float64)
     if label == JUNK:
         return t + offset, _junk(sub, t, split)
@@ -152,10 +152,10 @@ def generate(label: str, rng: np.random.Generator, duration: float = 2.5, *, fps
     target = np.array([0.0, 0.0, 0.55 * body.height])
     start_xy = -0.5 * path_len * np.array([math.cos(heading), math.sin(heading)]) + sub.normal(0, 0.3, 2) * (
         speed > 0)
-    world = _place(body, pose, forward_kinematics(body, pose), t, speed, start_xy)
+    world = place_body(body, pose, forward_kinematics(body, pose), t, speed, start_xy)
     cam = random_camera(cam_rng, body, target, heading, path_len, split, image_size)
     uvd = cam.project(world, t)
-    kp = _estimator(est_rng, uvd, world, cam, noise)
+    kp = apply_estimator(est_rng, uvd, world, cam, noise)
     if info is not None:
         info.update(body=body, yaw=cam.yaw_deg, elevation=cam.elevation_deg, speed=speed,
                     person_px=float(np.nanmedian(np.ptp(uvd[..., 1], axis=1))), image=(cam.width, cam.height),

@@ -1,4 +1,4 @@
-"""Pose normalisation, joint angles, velocities, track windows and summary features."""
+"""Pose normalisation, joint angles and track windows."""
 from __future__ import annotations
 
 import math
@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 
 from pose_ros.core.features.pose import (
-    JOINT_ANGLE_NAMES, SUMMARY_FEATURE_NAMES, SUMMARY_FEATURE_SIZE, TrackWindow,
-    joint_angle_array, joint_angles, normalize_pose, summary_features, torso_length,
-    velocities)
+    JOINT_ANGLE_NAMES, TrackWindow, joint_angle_array, joint_angles, normalize_pose, torso_length)
 from pose_ros.core.skeleton import Coco, Person
 
 pytestmark = pytest.mark.filterwarnings("error")   # NaN handling must be warning-free
@@ -170,41 +168,6 @@ def test_joint_angles_3d_and_array() -> None:
         joint_angles(seq)
 
 
-# ---------------------------------------------------------------------- velocity
-def test_velocities_constant_motion() -> None:
-    t = np.arange(10) / 30.0
-    kp = np.stack([standing(hip=(100 + 60 * s, 300 - 30 * s)) for s in t])
-    v = velocities(kp, t)
-    assert v.shape == (10, 17, 2)
-    np.testing.assert_allclose(v[..., 0], 60.0, rtol=1e-9)
-    np.testing.assert_allclose(v[..., 1], -30.0, rtol=1e-9)
-
-
-def test_velocities_repeated_and_uneven_stamps() -> None:
-    t = np.array([0.0, 0.1, 0.1, 0.1, 0.25, 0.3, 0.3])
-    kp = np.stack([standing(hip=(10 * s * 100, 0)) for s in t])   # 1000 px/s
-    v = velocities(kp, t)
-    assert np.isfinite(v).all()
-    np.testing.assert_allclose(v[..., 0], 1000.0, rtol=1e-9)
-    np.testing.assert_allclose(velocities(kp[:3], np.zeros(3)), 0.0)    # no time passed
-    np.testing.assert_allclose(velocities(kp[0], np.zeros(1)), 0.0)     # one frame
-
-
-def test_velocities_missing_joints() -> None:
-    t = np.arange(5) / 10.0
-    kp = np.stack([standing(hip=(100 * s, 0)) for s in t])
-    kp[2, C.NOSE] = MISSING                     # one frame: neighbours still give a value
-    kp[:, C.LEFT_EAR] = MISSING                 # always missing: NaN
-    kp[1:, C.RIGHT_EAR] = MISSING               # seen once with no neighbour: NaN
-    v = velocities(kp, t)
-    assert np.isnan(v[2, C.NOSE]).all()
-    np.testing.assert_allclose(v[[1, 3], C.NOSE, 0], 100.0)
-    assert np.isnan(v[:, C.LEFT_EAR]).all() and np.isnan(v[:, C.RIGHT_EAR]).all()
-    with pytest.raises(ValueError):
-        velocities(kp, t[:3])
-
-
-# ---------------------------------------------------------------------- window
 def test_track_window_drops_old_and_resets_on_backwards_time() -> None:
     w = TrackWindow(window=1.0)
     kp = standing()
@@ -231,38 +194,3 @@ def test_track_window_3d_and_frame_rate_independence() -> None:
     assert w.stamps.tolist() == [1.0, 3.0]
     with pytest.raises(ValueError):
         TrackWindow(window=0.0)
-
-
-# --------------------------------------------------------------------- summary
-def test_summary_features_static_and_moving() -> None:
-    assert len(SUMMARY_FEATURE_NAMES) == SUMMARY_FEATURE_SIZE == 153
-    t = np.arange(30) / 30.0
-    still = np.stack([standing(hip=(300, 300), scale=s) for s in np.full(30, 1.0)])
-    f = summary_features(still, t)
-    assert f.shape == (SUMMARY_FEATURE_SIZE,) and f.dtype == np.float32 and np.isfinite(f).all()
-    names = list(SUMMARY_FEATURE_NAMES)
-    assert f[names.index("pose_mean_left_shoulder_y")] == pytest.approx(-1.0)
-    np.testing.assert_allclose(f[68:136], 0.0, atol=1e-6)       # no velocity
-    np.testing.assert_allclose(f[136:], 1.0)                    # all visible
-    # same motion at 3x the image size gives the same features (size-free)
-    waving = np.stack([standing(r_arm_out=90 + 30 * math.sin(6 * s)) for s in t])
-    big = np.stack([standing(scale=3.0, hip=(100, 400), r_arm_out=90 + 30 * math.sin(6 * s))
-                    for s in t])
-    fw, fb = summary_features(waving, t), summary_features(big, t)
-    np.testing.assert_allclose(fw, fb, atol=1e-5)
-    assert fw[names.index("vel_std_right_wrist_y")] > 0.1
-
-
-def test_summary_features_missing_and_empty() -> None:
-    t = np.arange(10) / 10.0
-    kp = np.stack([standing() for _ in t])
-    kp[:, C.LEFT_WRIST] = MISSING
-    kp[:5, C.NOSE] = MISSING
-    f = summary_features(kp, t)
-    names = list(SUMMARY_FEATURE_NAMES)
-    assert np.isfinite(f).all()
-    assert f[names.index("visible_left_wrist")] == 0.0
-    assert f[names.index("pose_mean_left_wrist_x")] == 0.0
-    assert f[names.index("visible_nose")] == pytest.approx(0.5)
-    assert f[names.index("pose_mean_nose_y")] == pytest.approx(-1.45)
-    assert (summary_features(np.zeros((0, 17, 3)), np.zeros(0)) == 0).all()

@@ -120,3 +120,18 @@ def test_smoother_low_score_velocities_and_bookkeeping() -> None:
     sm.apply([person(np.array([9.0, 9.0]))], 50.0)              # time went backwards: reset
     assert len(sm) == 1
     np.testing.assert_allclose(sm.apply([person(np.array([9.0, 9.0]))], 50.0)[0].keypoints[0, :2], 9.0)
+
+
+def test_smoother_set_params_checked_atomic_and_live() -> None:
+    sm = SkeletonSmoother()
+    for k in range(10):
+        sm.apply([person(np.array([100.0 + k, 100.0]))], k / FPS)
+    for bad in ({"beta": -1.0}, {"min_cutoff": 2.0, "d_cutoff": 0.0}, {"max_gap": float("nan")}):
+        with pytest.raises(ValueError):
+            sm.set_params(**bad)
+        assert (sm.min_cutoff, sm.beta, sm.d_cutoff, sm.max_gap) == (1.0, 0.05, 1.0, 1.0), bad
+    with pytest.raises(TypeError):
+        sm.set_params(nonsense=1.0)
+    sm.set_params(beta=0.5, min_cutoff=3.0)
+    f = sm._filters["a"]
+    assert (f.beta, f.min_cutoff) == (0.5, 3.0) and len(sm) == 1, "running filters take the constants"

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from pose_ros.core.actions.rules import ACTION_CLASSES, UNKNOWN, RuleActionClassifier
 from pose_ros.core.actions.learned import GRID, LEARNED_CLASSES, N_FEATURES, resample, window_features
 from pose_ros.core.features.pose import (
-    JOINT_ANGLE_NAMES, SUMMARY_FEATURE_SIZE, body_centres, joint_angle_array, joint_angles,
-    normalize_pose, summary_features, torso_length, velocities, visible_mask,
+    JOINT_ANGLE_NAMES, body_centres, joint_angle_array, joint_angles, normalize_pose, torso_length,
+    visible_mask,
 )
 from pose_ros.core.tracking.smoothing import OneEuroFilter, SkeletonSmoother
 from pose_ros.core.gestures.detector import GESTURE_NAMES, GestureDetector, GestureEvent
@@ -160,15 +160,9 @@ class TrackerChecker:
             assert p.track_state in (TrackState.TENTATIVE, TrackState.TRACKED)
             b = np.asarray(p.box, dtype=np.float64)
             assert b.shape == (4,) and np.isfinite(b).all() and b[0] <= b[2] and b[1] <= b[3], b
-        lost = t.lost_tracks()
-        lost_ids = [p.track_id for p in lost]
-        assert t.num_tracks == len(out) + len(lost)
+        lost_ids = [x.id for x in t._tracks if x.state == TrackState.LOST]   # white box: ids held
+        assert t.num_tracks == len(out) + len(lost_ids)
         assert not set(lost_ids) & set(ids) and len(set(lost_ids)) == len(lost_ids)
-        for p in lost:
-            assert p.track_state == TrackState.LOST
-            assert p.box.shape == (4,) and np.isfinite(p.box).all(), p.box
-            assert np.isfinite(p.score)
-            assert not np.isinf(p.keypoints).any(), p.keypoints
         live = set(ids) | set(lost_ids)
         self.dead |= self.live - live
         self.live = live
@@ -367,14 +361,9 @@ def test_features_are_finite_or_nan(w, min_score):
     assert not np.isinf(sc).any() and not np.isinf(hc).any()
     tl = torso_length(kps, min_score)
     assert not np.isinf(tl).any() and np.all(tl[np.isfinite(tl)] > 0)
-    v = velocities(kps, stamps, min_score)
-    assert v.shape == (n, NUM_COCO17, 2) and not np.isinf(v).any()
-    s = summary_features(kps, stamps, min_score)
-    assert s.shape == (SUMMARY_FEATURE_SIZE,) and np.isfinite(s).all()
     for k in kps[:2]:
         ang = joint_angles(k, min_score=min_score)
         assert set(ang) == set(JOINT_ANGLE_NAMES)
-        assert len(summary_features(k, stamps[-1:], min_score)) == SUMMARY_FEATURE_SIZE
         b = keypoint_box(k)
         assert b is None or (np.isfinite(b).all() and b[0] <= b[2] and b[1] <= b[3])
         _message_convention(mask_missing(k))
@@ -391,9 +380,7 @@ def test_features_wrong_shapes_are_value_errors(kp):
     """(17, 3+) and (T, 17, 3+) work; any other shape is a ValueError, never an IndexError.
     keypoint_box takes (N, 3+) (None otherwise), mask_missing (N, 3)."""
     good = kp.ndim in (2, 3) and kp.shape[-2:][0] == NUM_COCO17 and kp.shape[-1] >= 3
-    for fn in (normalize_pose, joint_angle_array, body_centres, torso_length,
-               lambda a: summary_features(a, np.zeros(len(a) if a.ndim == 3 else 1)),
-               lambda a: velocities(a, np.zeros(len(a) if a.ndim == 3 else 1))):
+    for fn in (normalize_pose, joint_angle_array, body_centres, torso_length):
         if good:
             fn(kp)
         else:
@@ -483,10 +470,8 @@ def test_gesture_detector(frames, min_duration):
         last = t
         assert kp.shape == (NUM_COCO17, 3) and math.isfinite(t)
         _check_events(ev, active)
-        for name, s in det.scores(tid).items():
-            assert name in GESTURE_NAMES and math.isfinite(s) and 0.0 <= s <= 1.0, (name, s)
         assert det.active(tid) <= set(GESTURE_NAMES)
-    for tid in det.tracks():
+    for tid in {f[0] for f in frames}:
         _check_events(det.end_track(tid, last + 1.0), active)
     assert not any(active.values()), "end_track ends every active gesture"
 

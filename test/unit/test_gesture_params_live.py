@@ -20,7 +20,6 @@ def test_set_params_reaches_running_tracks():
         det.update("a", k / 15, kp(STAND))
     det.set_params(min_duration=0.5, on_threshold=0.7)
     assert det.params.min_duration == 0.5 and det.params.on_threshold == 0.7
-    assert "a" in det.tracks()
     up = STAND.copy()
     up[[7, 8, 9, 10]] = [(285, 85), (355, 85), (288, 40), (352, 40)]
     starts = []

@@ -437,13 +437,13 @@ def test_end_track_ends_everything_active() -> None:
     assert det.active("7") == set() and det.end_track("7", 2.0) == []
 
 
-def test_end_stale_and_tracks_are_independent() -> None:
+def test_tracks_are_independent() -> None:
     det = GestureDetector()
     run(det, hold(1.0, r_upper=170, r_fore=175), tid="a")
     run(det, hold(1.0, 1.0), tid="b")
     assert "hand_up_right" in det.active("a") and "hand_up_right" not in det.active("b")
-    ev = det.end_stale(2.0, timeout=0.5)
-    assert {e.track_id for e in ev} == {"a"} and det.tracks() == ["b"]
+    ev = det.end_track("a", 2.0)
+    assert {e.track_id for e in ev} == {"a"} and det.active("a") == set() and det.active("b")
 
 
 def test_time_going_backwards_restarts_the_track() -> None:

@@ -10,7 +10,7 @@ import pytest
 from pose_ros.core.imaging.compressed import decode_compressed
 from pose_ros.core.imaging.raw import (
     ImageError, as_cv2_input, cv2_compatible, depth_to_metres, image_to_rgb,
-    keypoints_to_3d, rgb_to_image_fields,
+    keypoints_to_3d,
 )
 
 SIZES = [(5, 3), (7, 4), (8, 2), (1, 1)]   # (w, h), odd widths on purpose
@@ -140,31 +140,19 @@ def test_yuv422_round_trip(rng, encoding, to_code):
     assert np.abs(out.astype(int) - rgb).max() <= 6
 
 
-@pytest.mark.parametrize("encoding", ["rgb8", "bgr8", "mono8", "rgba8", "bgra8"])
-@pytest.mark.parametrize("as_array", [False, True])
-def test_rgb_to_image_fields_round_trip(rng, encoding, as_array):
-    rgb = rng.integers(0, 256, (4, 5, 3), dtype=np.uint8)
-    enc, h, w, step, data = rgb_to_image_fields(rgb, encoding, as_array=as_array)
-    assert (enc, h, w) == (encoding, 4, 5)
-    assert isinstance(data, array.array if as_array else bytes) and len(data) == step * h
-    back = image_to_rgb(enc, w, h, step, False, data)
-    if encoding == "mono8":
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        np.testing.assert_array_equal(back, np.repeat(grey[..., None], 3, axis=2))
-    else:
-        np.testing.assert_array_equal(back, rgb)
+def test_bgr_to_image_msg_round_trip(rng):
+    """What the nodes publish (annotated image) reads back as the same pixels, header kept."""
+    from std_msgs.msg import Header
 
-
-def test_rgb_to_image_fields_from_views_and_errors(rng):
-    rgb = rng.integers(0, 256, (4, 5, 3), dtype=np.uint8)
-    enc, h, w, step, data = rgb_to_image_fields(rgb[..., ::-1][..., ::-1], "bgr8")  # non-contiguous
-    np.testing.assert_array_equal(image_to_rgb(enc, w, h, step, False, data), rgb)
-    with pytest.raises(ImageError, match="cannot publish"):
-        rgb_to_image_fields(rgb, "yuv422")
-    with pytest.raises(ImageError, match="uint8"):
-        rgb_to_image_fields(rgb.astype(np.float32))
-    with pytest.raises(ImageError, match="shape"):
-        rgb_to_image_fields(np.zeros((4, 5, 2), np.uint8))
+    from pose_ros.nodes.conversions import bgr_to_image_msg, image_msg_to_rgb
+    bgr = rng.integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    header = Header(frame_id="cam")
+    header.stamp.sec, header.stamp.nanosec = 12, 345
+    for src in (bgr, np.ascontiguousarray(bgr[:, ::-1])[:, ::-1]):    # contiguous and a strided view
+        msg = bgr_to_image_msg(src, header)
+        assert (msg.encoding, msg.height, msg.width, msg.step) == ("bgr8", 7, 5, 15)
+        assert (msg.header.frame_id, msg.header.stamp.sec, msg.header.stamp.nanosec) == ("cam", 12, 345)
+        np.testing.assert_array_equal(image_msg_to_rgb(msg), bgr[..., ::-1])
 
 
 def test_errors_are_clear():

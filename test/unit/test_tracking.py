@@ -8,7 +8,7 @@ import pytest
 
 from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState
 from pose_ros.core.tracking.similarity import body_shape, iou_matrix, oks
-from pose_ros.core.tracking.tracker import Tracker, _assign, _mint_id
+from pose_ros.core.tracking.tracker import Tracker, assign, mint_id
 
 FPS = 30.0
 
@@ -101,8 +101,8 @@ def test_helpers_iou_and_oks() -> None:
     s = body_shape(np.stack([figure(0, 0, 100, SLIM).keypoints, figure(0, 0, 300, SLIM).keypoints]))
     np.testing.assert_allclose(s[0], s[1], rtol=1e-4)      # shape does not depend on distance
     # A pair below the threshold must not be forced in at the cost of a good one.
-    assert _assign(np.array([[0.9, 0.0], [0.0, -np.inf]]), 0.2) == [(0, 0)]
-    assert _assign(np.zeros((0, 3)), 0.2) == []
+    assert assign(np.array([[0.9, 0.0], [0.0, -np.inf]]), 0.2) == [(0, 0)]
+    assert assign(np.zeros((0, 3)), 0.2) == []
 
 
 def test_min_hits_and_tentative_removed_on_miss() -> None:
@@ -151,7 +151,7 @@ def test_occluded_one_second_keeps_id(speed_after: float) -> None:
             ids.append(out[0].track_id)
             states.append(out[0].track_state)
         elif hidden and k == 75:
-            assert [p.track_id for p in tr.lost_tracks()] == ids[-1:]
+            assert tr.num_tracks == 1 and not out   # hidden: the one track is kept, lost
     assert len(ids) == 120 and len(set(ids)) == 1
     assert states[-1] == TrackState.TRACKED
 
@@ -212,7 +212,7 @@ def test_ids_never_reused_long_random_scene_and_reset() -> None:
 
 
 def test_mint_id_is_a_bijection_across_widths() -> None:
-    ids = [_mint_id(n) for n in range(4096 + 70000)]
+    ids = [mint_id(n) for n in range(4096 + 70000)]
     assert len(set(ids)) == len(ids)
     assert all(len(i) == 3 for i in ids[:4096]) and len(ids[4096]) == 4
     assert ids[:5] != sorted(ids[:5]) and "000" not in ids[:100]    # looks scrambled
@@ -228,7 +228,7 @@ def test_stamp_going_backwards_resets_cleanly() -> None:
     assert tr.resets == 1
     assert {p.track_state for p in new} == {TrackState.TENTATIVE}
     assert not old_ids & {p.track_id for p in new}
-    assert tr.num_tracks == 2 and tr.lost_tracks() == []
+    assert tr.num_tracks == 2
     tr.update([figure(200, 400, 200)], 1000.0)                      # huge jump forward
     assert tr.resets == 2 and tr.num_tracks == 1
 
@@ -262,3 +262,31 @@ def test_robust_to_nan_empty_and_crowds() -> None:
     assert len(out) == 50 and len({p.track_id for p in out}) == 50
     assert all(p.track_state == TrackState.TRACKED for p in out)
     assert per_frame < 0.1, f"{per_frame * 1e3:.1f} ms per frame with 50 people"
+
+
+def test_set_params_is_checked_like_the_constructor() -> None:
+    """A live change goes through the constructor's checks: low_score above high_score would
+    silently drop every person scored between them (it used to be accepted by setattr)."""
+    tr = Tracker()
+    tr.update([figure(200, 400, 200)], 1.0)
+    with pytest.raises(ValueError):
+        tr.set_params(low_score=0.9)
+    assert (tr.low_score, tr.high_score) == (0.1, 0.3) and tr.num_tracks == 1
+    with pytest.raises(ValueError):
+        tr.set_params(max_age=2.0, reid_window=float("nan"))      # atomic: max_age not taken
+    assert tr.max_age == 1.0
+    with pytest.raises(TypeError):
+        tr.set_params(id_seed=3)
+    tr.set_params(high_score=0.95, low_score=0.9)
+    assert (tr.low_score, tr.high_score) == (0.9, 0.95) and tr.num_tracks == 1
+
+
+def test_reset_gap_follows_reid_window() -> None:
+    tr = Tracker(reid_window=3.0, reset_gap=5.0, min_hits=1)
+    tr.set_params(reid_window=20.0)
+    assert tr.reset_gap == 20.0, "a lost track kept 20 s must survive a 10 s gap"
+    tr.update([figure(200, 400, 200)], 1.0)
+    tr.update([], 11.0)
+    assert tr.resets == 0 and tr.num_tracks == 1
+    tr.set_params(reid_window=1.0)
+    assert tr.reset_gap == 5.0

@@ -19,13 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from pose_ros.core.skeleton import NUM_COCO17, Coco, coords_ok
+from pose_ros.core.skeleton import NUM_COCO17, Coco, coords_ok, visible
 from pose_ros.core.features.window import TrackWindow
 
 __all__ = [
-    "JOINT_ANGLE_NAMES", "SUMMARY_FEATURE_NAMES", "SUMMARY_FEATURE_SIZE", "TrackWindow",
-    "body_centres", "joint_angle_array", "joint_angles", "normalize_pose",
-    "summary_features", "torso_length", "velocities", "visible_mask",
+    "JOINT_ANGLE_NAMES", "TrackWindow", "body_centres", "joint_angle_array", "joint_angles",
+    "normalize_pose", "torso_length", "visible_mask",
 ]
 
 _EPS = 1e-6
@@ -58,9 +57,7 @@ def visible_mask(kp: np.ndarray, min_score: float = 0.0, is_3d: bool = False) ->
         raise ValueError(f"expected (..., C) keypoints with C >= 3, got shape {kp.shape}")
     if is_3d:
         return coords_ok(kp[..., :3])
-    score = kp[..., 2]
-    ok = coords_ok(kp[..., :2]) & np.isfinite(score)
-    return ok & (np.where(ok, score, 0.0) > min_score)
+    return visible(kp, min_score)
 
 
 def _masked(pts: np.ndarray, vis: np.ndarray) -> np.ndarray:
@@ -225,102 +222,3 @@ def joint_angles(kp: np.ndarray, is_3d: bool = False, min_score: float = 0.0
         raise ValueError(f"joint_angles takes one frame (17, 3), got shape {a.shape}")
     arr = joint_angle_array(a, is_3d=is_3d, min_score=min_score)
     return {n: float(v) for n, v in zip(JOINT_ANGLE_NAMES, arr)}
-
-
-# -------------------------------------------------------------------------- velocities
-def velocities(kp: np.ndarray, stamps: np.ndarray, min_score: float = 0.0,
-               eps: float = 1e-6) -> np.ndarray:
-    """Per-joint image velocity (T, 17, 2) in units of ``kp`` per second.
-
-    Central differences over the nearest samples with a *different* stamp (stamps
-    within ``eps`` seconds count as repeated), falling back to one-sided differences
-    at the ends or when a neighbour lacks the joint. Stamps must be non-decreasing.
-    A joint present at a time with no distinct neighbour (a single sample, or all
-    stamps equal) gets velocity 0; a missing joint gets NaN.
-    """
-    b, single = _as_batch(kp)
-    s = np.asarray(stamps, dtype=np.float64).reshape(-1)
-    n = b.shape[0]
-    if s.shape[0] != n:
-        raise ValueError(f"{n} keypoint frames but {s.shape[0]} stamps")
-    vis = visible_mask(b, min_score)
-    xy = _masked(b[..., :2], vis)
-    out = np.full((n, b.shape[1], 2), np.nan)
-    if n == 0:
-        return out
-    idx = np.arange(n)
-    prev = np.searchsorted(s, s - eps, side="left") - 1     # last j with s[j] < s[t]-eps
-    nxt = np.searchsorted(s, s + eps, side="right")         # first j with s[j] > s[t]+eps
-    has_prev, has_next = prev >= 0, nxt < n
-    prev = np.where(has_prev, prev, idx)
-    nxt = np.where(has_next, nxt, idx)
-
-    def diff(i: np.ndarray, j: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        dt = s[j] - s[i]
-        good = ok & (dt > eps)
-        v = np.full_like(out, np.nan)
-        np.divide(xy[j] - xy[i], dt[:, None, None], out=v,
-                  where=np.broadcast_to(good[:, None, None], v.shape))
-        return v
-
-    for v in (diff(prev, nxt, has_prev & has_next), diff(prev, idx, has_prev),
-              diff(idx, nxt, has_next)):
-        fill = ~np.isfinite(out) & np.isfinite(v)
-        out[fill] = v[fill]
-    alone = ~(has_prev | has_next)
-    out[alone] = 0.0
-    out[~vis] = np.nan                   # missing now -> NaN, even if neighbours have it
-    # A joint seen only in a sample whose neighbours all lack it stays NaN: no estimate.
-    return out[0] if single else out
-
-
-# ---------------------------------------------------------------------- summary vector
-def _summary_names() -> tuple[str, ...]:
-    from pose_ros.core.skeleton import COCO17_NAMES
-    xy = [f"{j}_{c}" for j in COCO17_NAMES for c in ("x", "y")]
-    names = [f"pose_mean_{n}" for n in xy] + [f"pose_std_{n}" for n in xy]
-    names += [f"vel_mean_{n}" for n in xy] + [f"vel_std_{n}" for n in xy]
-    names += [f"visible_{j}" for j in COCO17_NAMES]
-    return tuple(names)
-
-
-SUMMARY_FEATURE_NAMES: tuple[str, ...] = _summary_names()
-SUMMARY_FEATURE_SIZE = len(SUMMARY_FEATURE_NAMES)  # 4 * 34 + 17 = 153
-
-
-def _nan_mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std over axis 0 ignoring NaN; 0 where there is no finite value."""
-    ok = np.isfinite(x)
-    cnt = ok.sum(axis=0)
-    x0 = np.where(ok, x, 0.0)
-    mean = np.zeros(x.shape[1:])
-    np.divide(x0.sum(axis=0), cnt, out=mean, where=cnt > 0)
-    dev = np.where(ok, x - mean, 0.0)
-    var = np.zeros(x.shape[1:])
-    np.divide((dev * dev).sum(axis=0), cnt, out=var, where=cnt > 0)
-    return mean, np.sqrt(var)
-
-
-def summary_features(window_kps: np.ndarray, stamps: np.ndarray,
-                     min_score: float = 0.0) -> np.ndarray:
-    """Baseline fixed-length descriptor of a window, float32 (SUMMARY_FEATURE_SIZE,).
-
-    Layout (see :data:`SUMMARY_FEATURE_NAMES`): mean (34) and std (34) of the
-    normalised pose x, y, mean (34) and std (34) of its velocity (torso lengths per
-    second), then the fraction of samples in which each joint was visible (17).
-    Statistics ignore missing samples; a joint never seen gives 0 (and visibility 0).
-    """
-    b, single = _as_batch(window_kps)
-    s = np.asarray(stamps, dtype=np.float64).reshape(-1)
-    if single:
-        s = s[-1:] if s.size else np.zeros(1)
-    out = np.zeros(SUMMARY_FEATURE_SIZE, np.float32)
-    if b.shape[0] == 0:
-        return out
-    n = normalize_pose(b, min_score=min_score)
-    vel = velocities(n, s, min_score=min_score)
-    pm, ps = _nan_mean_std(n[..., :2].reshape(len(n), -1))
-    vm, vs = _nan_mean_std(vel.reshape(len(n), -1))
-    vis = visible_mask(b, min_score).mean(axis=0)
-    out[:] = np.concatenate([pm, ps, vm, vs, vis])
-    return out

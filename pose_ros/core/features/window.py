@@ -37,7 +37,6 @@ class TrackWindow:
         self._kp3: deque[np.ndarray | None] = deque()
         self._f: deque[np.ndarray | None] = deque()
         self._cache: dict[str, np.ndarray | None] = {}
-        self.last_person: Any = None
         self.resets = 0
 
     def __len__(self) -> int:
@@ -49,7 +48,6 @@ class TrackWindow:
         self._kp3.clear()
         self._f.clear()
         self._cache.clear()
-        self.last_person = None
 
     def add(self, stamp: float, person: Any, features: np.ndarray | None = None) -> bool:
         """Append one sample; returns True when time went backwards and the window reset."""
@@ -72,7 +70,6 @@ class TrackWindow:
         self._kp.append(kp)
         self._kp3.append(k3)
         self._f.append(None if features is None else np.asarray(features, dtype=np.float64))
-        self.last_person = person
         self._cache.clear()
         limit = stamp - self.window - 1e-9
         while self._s and (self._s[0] < limit or len(self._s) > self.max_samples):
@@ -81,6 +78,19 @@ class TrackWindow:
             self._kp3.popleft()
             self._f.popleft()
         return reset
+
+    def tail(self, seconds: float) -> "TrackWindow":
+        """The samples of the last ``seconds`` as a window of that length (``self`` when
+        that is all of them): what a ``TrackWindow(seconds)`` fed the same samples holds,
+        so one window can serve consumers with different horizons."""
+        if not self._s or self._s[0] >= self._s[-1] - seconds - 1e-9:
+            return self
+        limit = self._s[-1] - seconds - 1e-9
+        first = next(i for i, s in enumerate(self._s) if s >= limit)
+        out = TrackWindow(seconds, self.max_samples)
+        for mine, theirs in ((self._s, out._s), (self._kp, out._kp), (self._kp3, out._kp3), (self._f, out._f)):
+            theirs.extend(list(mine)[first:])
+        return out
 
     def _get(self, key: str, build) -> Any:
         if key not in self._cache:

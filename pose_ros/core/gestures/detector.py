@@ -68,9 +68,9 @@ the current frame for a start and, for an end, of the last frame that still scor
 >= ``off_threshold`` (not of the arm already dropping).
 
 Code layout: names, :class:`GestureEvent` and :class:`GestureParams` are in
-``gesture_params.py``, :class:`Hysteresis` and the posture selector in ``hysteresis.py``,
-the per-frame geometric scores in ``gesture_geometry.py``; this module keeps the
-detector and the rule table and re-exports the public names.
+``params.py``, :class:`Hysteresis` and the posture selector in ``hysteresis.py``,
+the per-frame geometric scores in ``geometry.py`` (:class:`GestureGeometry`, which
+knows nothing of the detector); this module keeps the detector and the rule table.
 
 No rclpy import: the action_classifier node wraps this object.
 """
@@ -82,14 +82,14 @@ from typing import Any
 
 import numpy as np
 
-from pose_ros.core.gestures.geometry import (
-    _DEG10, _F_SIG_L, _F_SIG_R, _F_UP_L, _F_UP_R, GestureGeometry, _below, _Frame, _step,
-)
-from pose_ros.core.gestures.params import (
-    _ARM_GESTURES, _NAN, _POINTING, GESTURE_NAMES, POSTURE_NAMES, GestureEvent, GestureParams,
-)
-from pose_ros.core.gestures.hysteresis import Hysteresis, _PostureSelector
 from pose_ros.core.features.window import TrackWindow
+from pose_ros.core.gestures.geometry import (
+    DEG10, F_SIG_L, F_SIG_R, F_UP_L, F_UP_R, Frame, GestureGeometry, below, step,
+)
+from pose_ros.core.gestures.hysteresis import Hysteresis, PostureSelector
+from pose_ros.core.gestures.params import (
+    ARM_GESTURES, GESTURE_NAMES, NAN, POINTING, POSTURE_NAMES, GestureEvent, GestureParams,
+)
 
 __all__ = [
     "GESTURE_NAMES", "POSTURE_NAMES", "GestureDetector", "GestureEvent", "GestureParams",
@@ -98,23 +98,25 @@ __all__ = [
 
 
 class _Track:
-    def __init__(self, p: GestureParams) -> None:
-        self.window = TrackWindow(p.window)
+    """Rule state of one track; ``window`` is the detector's own or one the caller shares."""
+
+    def __init__(self, p: GestureParams, window: TrackWindow | None) -> None:
+        self.owns_window = window is None
+        self.window = TrackWindow(p.window) if window is None else window
         self.hyst = {n: Hysteresis(p.on_threshold, p.off_threshold, p.min_duration,
                                    p.release_duration)
                      for n in GESTURE_NAMES if n not in POSTURE_NAMES}
-        self.posture = _PostureSelector(p)
+        self.posture = PostureSelector(p)
         self.fall_latched = False
-        self.scores: dict[str, float] = {}
         self.pointing: dict[str, tuple[float, np.ndarray | None, np.ndarray | None]] = {}
-        self.last_stamp = _NAN
+        self.last_stamp = NAN
 
 
-class GestureDetector(GestureGeometry):
+class GestureDetector:
     """Per-track gesture and posture events from a stream of people (see module doc).
 
     ``GestureDetector(params=None, **overrides)``: overrides are GestureParams fields.
-    The per-frame geometric scores come from :class:`GestureGeometry`.
+    The per-frame geometric scores come from a :class:`GestureGeometry`.
     """
 
     def __init__(self, params: GestureParams | None = None, **overrides: Any) -> None:
@@ -127,11 +129,19 @@ class GestureDetector(GestureGeometry):
             p = GestureParams(**{**{f.name: getattr(p, f.name) for f in fields(p)},
                                  **overrides})
         self.params = p.validate()
+        self.geom = GestureGeometry(self.params)
         self._tracks: dict[str, _Track] = {}
 
     # ------------------------------------------------------------------ public API
-    def update(self, track_id: str, stamp: float, person: Any) -> list[GestureEvent]:
+    def update(self, track_id: str, stamp: float, person: Any,
+               window: TrackWindow | None = None) -> list[GestureEvent]:
         """Feed one observation of ``track_id`` at ``stamp`` (s); returns new events.
+
+        The sample (with the rules' per-frame features) goes into ``window`` when given,
+        a window the caller shares with its own consumers (the action classifier) and
+        whose lifetime it manages; it must be at least ``params.window`` long (the rules
+        read only the last ``params.window`` seconds of it). Without it the detector
+        keeps a window of its own per track.
 
         ``person`` is a Person (``keypoints`` (17, 3), optional ``keypoints_3d``) or a
         bare (17, 3) keypoint array. A stamp earlier than the track's last one ends its
@@ -151,25 +161,26 @@ class GestureDetector(GestureGeometry):
             events += self.end_track(track_id, stamp)
             tr = None
         if tr is None:
-            tr = self._tracks[track_id] = _Track(self.params)
+            tr = self._tracks[track_id] = _Track(self.params, window)
+        elif window is not None and window is not tr.window:
+            tr.window, tr.owns_window = window, False
         tr.last_stamp = stamp
         with np.errstate(all="ignore"):
             k3 = getattr(person, "keypoints_3d", None)
-            fr = self._frame(kp)
-            tr.window.add(stamp, person, self._window_features(fr))
+            fr = self.geom.frame(kp)
+            tr.window.add(stamp, person, self.geom.window_features(fr))
             scores, pointing = self._scores(tr, fr, k3, stamp)
-        tr.scores = scores
         ends: list[GestureEvent] = []
         starts: list[GestureEvent] = []
         for name, h in tr.hyst.items():
             ev = h.update(stamp, scores.get(name, 0.0))
-            if name in _POINTING and (h.active or ev == GestureEvent.START):
+            if name in POINTING and (h.active or ev == GestureEvent.START):
                 if name in pointing and scores.get(name, 0.0) >= self.params.off_threshold:
                     tr.pointing[name] = pointing[name]
             if ev is None:
                 continue
-            d, ro, rd = tr.pointing.get(name, (_NAN, None, None)) if name in _POINTING \
-                else (_NAN, None, None)
+            d, ro, rd = tr.pointing.get(name, (NAN, None, None)) if name in POINTING \
+                else (NAN, None, None)
             if ev == GestureEvent.START:
                 starts.append(GestureEvent(track_id, name, ev, h.confidence, d, ro, rd,
                                            h.run_start, stamp))
@@ -197,20 +208,13 @@ class GestureDetector(GestureGeometry):
         out = []
         for name, h in tr.hyst.items():
             if h.active:
-                d, ro, rd = tr.pointing.get(name, (_NAN, None, None))
+                d, ro, rd = tr.pointing.get(name, (NAN, None, None))
                 out.append(GestureEvent(track_id, name, GestureEvent.END, h.confidence,
                                         d, ro, rd, h.started, float(stamp)))
         ps = tr.posture
         if ps.current is not None:
             out.append(GestureEvent(track_id, ps.current, GestureEvent.END, ps.confidence,
                                     window_start=ps.started, window_end=float(stamp)))
-        return out
-
-    def end_stale(self, stamp: float, timeout: float) -> list[GestureEvent]:
-        """End the tracks not updated for more than ``timeout`` seconds before ``stamp``."""
-        out: list[GestureEvent] = []
-        for tid in [t for t, tr in self._tracks.items() if stamp - tr.last_stamp > timeout]:
-            out += self.end_track(tid, stamp)
         return out
 
     def active(self, track_id: str) -> set[str]:
@@ -223,21 +227,24 @@ class GestureDetector(GestureGeometry):
             out.add(tr.posture.current)
         return out
 
-    def scores(self, track_id: str) -> dict[str, float]:
-        """Latest per-frame score of every gesture of ``track_id`` (empty if unknown)."""
-        tr = self._tracks.get(track_id)
-        return dict(tr.scores) if tr is not None else {}
-
-    def tracks(self) -> list[str]:
-        return list(self._tracks)
-
     def set_params(self, **changes: Any) -> None:
-        """Change thresholds at run time (validated); running tracks keep their state."""
+        """Change parameters at run time; running tracks keep their state.
+
+        Checked exactly as the constructor checks them (unknown names are a TypeError,
+        invalid values a ValueError) before anything changes: a refused change leaves
+        the detector as it was.
+        """
+        known = {f.name for f in fields(GestureParams)}
+        bad = set(changes) - known
+        if bad:
+            raise TypeError(f"unknown gesture parameters: {sorted(bad)}")
         p = GestureParams(**{**{f.name: getattr(self.params, f.name) for f in fields(GestureParams)},
                              **changes}).validate()
         self.params = p
+        self.geom = GestureGeometry(p)
         for tr in self._tracks.values():
-            tr.window.window = p.window
+            if tr.owns_window:
+                tr.window.window = p.window
             tr.posture.p = p
             for h in tr.hyst.values():
                 h.on, h.off, h.min_duration, h.release_duration = (
@@ -247,9 +254,9 @@ class GestureDetector(GestureGeometry):
         self._tracks.clear()
 
     # ----------------------------------------------------------------- rule table
-    def _scores(self, tr: _Track, fr: _Frame, k3: Any, stamp: float
+    def _scores(self, tr: _Track, fr: Frame, k3: Any, stamp: float
                 ) -> tuple[dict[str, float], dict[str, tuple]]:
-        p = self.params
+        p, geom = self.params, self.geom
         sc: dict[str, float] = {n: 0.0 for n in GESTURE_NAMES}
         pointing: dict[str, tuple] = {}
         # hands up
@@ -257,18 +264,21 @@ class GestureDetector(GestureGeometry):
             w = fr.arms[side].wrist
             if w is not None and math.isfinite(fr.head_y) and fr.scale > 0:
                 m = (fr.head_y - w[1]) / fr.scale
-                sc[f"hand_up_{side}"] = _step(m, p.hand_up_margin, 0.1)
+                sc[f"hand_up_{side}"] = step(m, p.hand_up_margin, 0.1)
         sc["hands_up_both"] = min(sc["hand_up_left"], sc["hand_up_right"])
         # waves
         feats = tr.window.features
         t = tr.window.stamps
-        sc["wave_left"] = self._wave_score(t, feats[:, _F_SIG_L], feats[:, _F_UP_L], stamp)
-        sc["wave_right"] = self._wave_score(t, feats[:, _F_SIG_R], feats[:, _F_UP_R], stamp)
+        first = int(np.searchsorted(t, stamp - p.window - 1e-9, side="left"))
+        if first:  # a shared window longer than ours: the rules see their own horizon only
+            t, feats = t[first:], feats[first:]
+        sc["wave_left"] = geom.wave_score(t, feats[:, F_SIG_L], feats[:, F_UP_L], stamp)
+        sc["wave_right"] = geom.wave_score(t, feats[:, F_SIG_R], feats[:, F_UP_R], stamp)
         # t-pose and pointing
-        tpose = self._tpose(fr)
+        tpose = geom.tpose(fr)
         sc["t_pose"] = tpose
         for side in ("left", "right"):
-            res = self._point(fr, side)
+            res = geom.point(fr, side)
             if res is None:
                 continue
             raw, direction, dx = res
@@ -276,14 +286,14 @@ class GestureDetector(GestureGeometry):
             s = min(raw, 1.0 - tpose)
             if s >= sc[name]:
                 sc[name] = s
-                pointing[name] = (direction, *self._ray(k3, side))
-        sc["arms_crossed"] = self._crossed(fr)
+                pointing[name] = (direction, *geom.ray(k3, side))
+        sc["arms_crossed"] = geom.crossed(fr)
         if math.isfinite(fr.theta):
             # Arm rules are image-upright geometry: meaningless for a body lying down.
-            gate = _below(fr.theta, p.lying_angle, _DEG10)
-            for n in _ARM_GESTURES:
+            gate = below(fr.theta, p.lying_angle, DEG10)
+            for n in ARM_GESTURES:
                 sc[n] = min(sc[n], gate)
         # postures and fall
-        sc.update(self._postures(fr))
-        sc["fall"] = self._fall(tr, fr, feats, t)
+        sc.update(geom.postures(fr))
+        sc["fall"], tr.fall_latched = geom.fall(tr.fall_latched, fr, feats, t)
         return sc, pointing

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from pose_ros.core.gestures.params import _NAN, POSTURE_NAMES, GestureEvent, GestureParams
+from pose_ros.core.gestures.params import NAN, POSTURE_NAMES, GestureEvent, GestureParams
 
 __all__ = ["Hysteresis"]
 
@@ -34,8 +34,8 @@ class Hysteresis(_MeanScore):
 
     def reset(self) -> None:
         self.active = False
-        self.started = _NAN           # stamp of the start event
-        self.run_start = _NAN         # first stamp of the current evidence run
+        self.started = NAN           # stamp of the start event
+        self.run_start = NAN         # first stamp of the current evidence run
         self._above: float | None = None
         self._below: float | None = None
         self._sum = 0.0
@@ -69,13 +69,13 @@ class Hysteresis(_MeanScore):
         return None
 
 
-class _PostureSelector(_MeanScore):
+class PostureSelector(_MeanScore):
     """Hysteresis over mutually exclusive labels: at most one active at a time."""
 
     def __init__(self, p: GestureParams) -> None:
         self.p = p
         self.current: str | None = None
-        self.started = _NAN
+        self.started = NAN
         self._cand: str | None = None
         self._cand_since = 0.0
         self._cand_sum = 0.0

@@ -14,10 +14,10 @@ GESTURE_NAMES: tuple[str, ...] = (
     "hand_up_left", "hand_up_right", "hands_up_both", "wave_left", "wave_right",
     "point_left", "point_right", "arms_crossed", "t_pose",
 ) + POSTURE_NAMES + ("fall",)
-_POINTING = ("point_left", "point_right")
-_ARM_GESTURES = ("hand_up_left", "hand_up_right", "hands_up_both", "wave_left", "wave_right",
+POINTING = ("point_left", "point_right")
+ARM_GESTURES = ("hand_up_left", "hand_up_right", "hands_up_both", "wave_left", "wave_right",
                  "point_left", "point_right", "arms_crossed", "t_pose")
-_NAN = float("nan")
+NAN = float("nan")
 
 
 @dataclass
@@ -31,7 +31,7 @@ class GestureEvent:
     gesture: str
     event: str                       # 'start' | 'end'
     confidence: float
-    direction: float = _NAN          # image-plane angle, rad (0 = +x, pi/2 = +y down)
+    direction: float = NAN          # image-plane angle, rad (0 = +x, pi/2 = +y down)
     ray_origin: np.ndarray | None = None      # (3,) in the skeleton's 3D frame
     ray_direction: np.ndarray | None = None   # (3,) unit vector
     window_start: float = 0.0        # seconds

@@ -11,7 +11,7 @@ import struct
 import cv2
 import numpy as np
 
-from pose_ros.core.imaging.raw import _IMREAD_RGB, BufferLike, ImageError, _byte_view, check_image_size
+from pose_ros.core.imaging.raw import IMREAD_RGB, BufferLike, ImageError, byte_view, check_image_size
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -52,7 +52,7 @@ def compressed_size(data) -> tuple[str, int, int]:
     signature, no frame header, no end marker (a truncated frame). The decoder would
     print a line to stderr for each of these, outside any rate limit.
     """
-    data = memoryview(_byte_view(data))   # no copy; bytes() only of the few bytes compared
+    data = memoryview(byte_view(data))   # no copy; bytes() only of the few bytes compared
     head, tail = bytes(data[:33]), bytes(data[-256:])
     if head.startswith(b"\xff\xd8\xff"):
         size = _jpeg_size(data)
@@ -86,7 +86,7 @@ def decode_compressed(format: str, data: BufferLike) -> np.ndarray:  # noqa: A00
     if "compresseddepth" in fmt:
         raise ImageError("compressedDepth images are not supported here; subscribe to the raw depth "
                          "topic (or republish it with image_transport 'raw')")
-    buf = _byte_view(data)
+    buf = byte_view(data)
     if buf.size == 0:
         raise ImageError("compressed image is empty (0 bytes); check the publisher")
     kind, w, h = compressed_size(buf)   # before the decoder: it would print to stderr, or blow up
@@ -94,8 +94,8 @@ def decode_compressed(format: str, data: BufferLike) -> np.ndarray:  # noqa: A00
         raise ImageError(f"compressed {kind} has zero size {w}x{h}; check the publisher")
     check_image_size(f"compressed {kind}", w, h)
     try:
-        if _IMREAD_RGB is not None:
-            img = cv2.imdecode(buf, _IMREAD_RGB)
+        if IMREAD_RGB is not None:
+            img = cv2.imdecode(buf, IMREAD_RGB)
         else:
             img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
             if img is not None:

@@ -26,7 +26,7 @@ from typing import Union
 import cv2
 import numpy as np
 
-from pose_ros.core.skeleton import coords_ok
+from pose_ros.core.skeleton import visible
 
 BufferLike = Union[bytes, bytearray, memoryview, array.array, np.ndarray]
 
@@ -59,7 +59,7 @@ _ALIASES: dict[str, str] = {
 SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(sorted(_ALIASES))
 DEPTH_ENCODINGS: tuple[str, ...] = ("16UC1", "32FC1")
 
-_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.10 decodes straight to RGB
+IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.10 decodes straight to RGB
 
 
 def _canonical(encoding: str) -> str:
@@ -72,7 +72,7 @@ def _canonical(encoding: str) -> str:
     return enc
 
 
-def _byte_view(data: BufferLike) -> np.ndarray:
+def byte_view(data: BufferLike) -> np.ndarray:
     """1-D uint8 view of any buffer (rclpy gives array.array('B')), copying only if it must."""
     if isinstance(data, np.ndarray):
         if data.dtype.hasobject:   # no bytes behind an array of Python objects
@@ -112,7 +112,7 @@ def _strided(encoding: str, width: int, height: int, step: int, bpp: int, data: 
         raise ImageError(f"{encoding} image step {step} is smaller than width*bytes_per_pixel = "
                          f"{width}*{bpp} = {row_bytes}; the message is malformed (wrong encoding "
                          "or step set by the publisher)")
-    buf = _byte_view(data)
+    buf = byte_view(data)
     need = step * height
     if buf.size < need:
         raise ImageError(f"{encoding} image data is truncated: {buf.size} bytes, expected "
@@ -207,50 +207,6 @@ def image_to_rgb(encoding: str, width: int, height: int, step: int, is_bigendian
     return _yuv422_to_rgb(px, uyvy=(enc == "yuv422"))
 
 
-_OUT_CHANNELS = {"rgb8": 3, "bgr8": 3, "rgba8": 4, "bgra8": 4, "mono8": 1}
-
-
-def rgb_to_image_fields(rgb: np.ndarray, encoding: str = "bgr8", *, as_array: bool = False
-                        ) -> tuple[str, int, int, int, bytes | array.array]:
-    """(H, W, 3) RGB (or (H, W) grey) uint8 -> (encoding, height, width, step, data) for publishing.
-
-    ``encoding`` is the wire encoding (rgb8, bgr8, rgba8, bgra8 or mono8); the
-    input is always RGB. ``as_array=True`` returns ``array.array('B')``: assigning
-    that to an rclpy ``Image.data`` skips rclpy's per-element check of ``bytes``,
-    which costs ~100 ms for a VGA frame.
-    """
-    enc = str(encoding).strip().lower()
-    if enc not in _OUT_CHANNELS:
-        raise ImageError(f"cannot publish encoding {encoding!r}; use one of {sorted(_OUT_CHANNELS)}")
-    img = np.asarray(rgb)
-    if img.dtype != np.uint8:
-        raise ImageError(f"image to publish must be uint8, got {img.dtype}; convert it first")
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)) or img.size == 0:
-        raise ImageError(f"image to publish must be (H, W, 3) RGB or (H, W) grey, got shape {img.shape}")
-    grey = img.ndim == 2
-    if enc == "mono8":
-        out = img if grey else cv2.cvtColor(as_cv2_input(img), cv2.COLOR_RGB2GRAY)
-    elif enc == "rgb8":
-        out = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB) if grey else img
-    else:
-        src = as_cv2_input(img)
-        code = {("bgr8", True): cv2.COLOR_GRAY2BGR, ("bgr8", False): cv2.COLOR_RGB2BGR,
-                ("rgba8", True): cv2.COLOR_GRAY2RGBA, ("rgba8", False): cv2.COLOR_RGB2RGBA,
-                ("bgra8", True): cv2.COLOR_GRAY2BGRA, ("bgra8", False): cv2.COLOR_RGB2BGRA}[(enc, grey)]
-        out = cv2.cvtColor(src, code)
-    out = np.ascontiguousarray(out)
-    h, w = out.shape[:2]
-    step = w * _OUT_CHANNELS[enc]
-    if as_array:
-        data: bytes | array.array = array.array("B")
-        data.frombytes(out)   # one copy, no per-element Python work
-    else:
-        data = out.tobytes()
-    return enc, h, w, step, data
-
-
 # Largest image accepted: 16K on a side, 64 megapixels. Larger claims are
 # malformed (or decompression bombs: a few hundred bytes of JPEG can claim 65535 x 65535
 # pixels, 12 GB decoded), and BlazePose aborts the process on sides >= 32767.
@@ -310,7 +266,7 @@ def keypoints_to_3d(keypoints: np.ndarray, depth_m: np.ndarray, fx: float, fy: f
         raise ImageError(f"depth must be (H, W), got shape {depth.shape}")
     out = np.full((kp.shape[0], 3), np.nan, np.float32)
     with np.errstate(invalid="ignore"):
-        ok = coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2]) & (kp[:, 2] > min_score)
+        ok = visible(kp, min_score)
     if not ok.any():
         return out
     u, v = kp[ok, 0], kp[ok, 1]
@@ -345,7 +301,7 @@ def keypoints_to_3d(keypoints: np.ndarray, depth_m: np.ndarray, fx: float, fy: f
 __all__ = [
     "BufferLike", "DEPTH_ENCODINGS", "ImageError", "SUPPORTED_ENCODINGS", "as_cv2_input",
     "check_image_size", "cv2_compatible", "depth_to_metres", "image_to_rgb", "keypoints_to_3d",
-    "letterbox", "rgb_to_image_fields",
+    "letterbox",
 ]
 
 

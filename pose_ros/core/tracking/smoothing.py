@@ -34,7 +34,7 @@ class OneEuroFilter:
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0,
                  max_gap: float = 1.0) -> None:
-        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
+        if not (min_cutoff > 0 and d_cutoff > 0 and beta >= 0):   # NaN fails too
             raise ValueError("min_cutoff and d_cutoff must be > 0, beta >= 0")
         self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
         self.max_gap = float(max_gap)
@@ -104,13 +104,32 @@ class SkeletonSmoother:
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.05, d_cutoff: float = 1.0,
                  min_score: float = 0.3, forget_after: float = 5.0, max_gap: float = 1.0) -> None:
-        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
-        self.min_score, self.forget_after, self.max_gap = min_score, forget_after, max_gap
-        OneEuroFilter(min_cutoff, beta, d_cutoff)   # validate parameters now, not per track
+        self._filters: dict[str, OneEuroFilter] = {}
+        self.set_params(min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff, min_score=min_score,
+                        forget_after=forget_after, max_gap=max_gap)
         self._filters: dict[str, OneEuroFilter] = {}
         self._seen: dict[str, float] = {}
         self._state: dict[str, TrackState] = {}
         self._last_stamp: float | None = None
+
+    def set_params(self, **changes: float) -> None:
+        """Change constants, also while smoothing: checked as at construction (ValueError,
+        TypeError for an unknown name, nothing changed then); running filters take the new
+        constants and keep their state, so a change makes no jump."""
+        names = ("min_cutoff", "beta", "d_cutoff", "min_score", "forget_after", "max_gap")
+        bad = set(changes) - set(names)
+        if bad:
+            raise TypeError(f"unknown smoother parameters: {sorted(bad)}")
+        p = {n: float(changes[n]) if n in changes else getattr(self, n) for n in names}
+        OneEuroFilter(p["min_cutoff"], p["beta"], p["d_cutoff"], p["max_gap"])   # its checks
+        if not (math.isfinite(p["min_cutoff"]) and math.isfinite(p["d_cutoff"]) and math.isfinite(p["beta"])):
+            raise ValueError("min_cutoff, d_cutoff and beta must be finite")
+        if not (p["forget_after"] >= 0 and p["max_gap"] >= 0):   # NaN fails too
+            raise ValueError("forget_after and max_gap must be >= 0 seconds")
+        for n, v in p.items():
+            setattr(self, n, v)
+        for f in self._filters.values():
+            f.min_cutoff, f.beta, f.d_cutoff, f.max_gap = p["min_cutoff"], p["beta"], p["d_cutoff"], p["max_gap"]
 
     def reset(self) -> None:
         """Forget all tracks."""

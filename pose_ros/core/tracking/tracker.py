@@ -33,7 +33,7 @@ from pose_ros.core.tracking import kalman
 from pose_ros.core.tracking.similarity import body_shape, iou_matrix, oks, shape_similarity
 from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coords_ok, keypoint_box
 
-def _mint_id(n: int, seed: int = 0) -> str:
+def mint_id(n: int) -> str:
     """Counter -> short id: 3 hex chars for the first 4096, then 4, 5...
 
     Each width is its own block of counter values mixed by a bijection (odd
@@ -46,7 +46,7 @@ def _mint_id(n: int, seed: int = 0) -> str:
         width += 1
     bits = 4 * width
     mask = (1 << bits) - 1
-    x = ((n - base + seed) * 0x9E3779B1 + 0x7F4A7C15) & mask
+    x = ((n - base) * 0x9E3779B1 + 0x7F4A7C15) & mask
     x ^= x >> (bits // 2)
     x = (x * 0x85EBCA6B) & mask
     return format(x, f"0{width}x")
@@ -65,7 +65,7 @@ class _Track:
     confirmed: bool = False
 
 
-def _assign(sim: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+def assign(sim: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """Pairs maximising the summed margin ``sim - threshold`` over pairs above it.
 
     Pairs below the threshold cost 0, the same as staying unmatched: with a big
@@ -87,31 +87,55 @@ class Tracker:
                  match_threshold: float = 0.2, low_match_threshold: float = 0.35,
                  reid_threshold: float = 0.35, max_speed: float = 2000.0,
                  oks_weight: float = 0.6, iou_weight: float = 0.4,
-                 kp_min_score: float = 0.2, reset_gap: float = 5.0, id_seed: int = 0) -> None:
-        if not 0.0 <= low_score <= high_score:
-            raise ValueError("need 0 <= low_score <= high_score")
-        if max_age < 0 or reid_window < 0 or max_speed <= 0 or oks_weight + iou_weight <= 0:
-            raise ValueError("max_age, reid_window >= 0; max_speed and weights > 0")
-        if not (0.0 <= max_age <= kalman.MAX_DT and 0.0 <= reid_window <= kalman.MAX_DT
-                and reset_gap <= kalman.MAX_DT):   # False for NaN too
-            raise ValueError(f"max_age, reid_window and reset_gap must be finite and <= "
-                             f"{kalman.MAX_DT:g} s")
-        self.min_hits = max(1, int(min_hits))
-        self.max_age, self.reid_window = float(max_age), float(reid_window)
-        self.high_score, self.low_score = float(high_score), float(low_score)
-        self.match_threshold, self.low_match_threshold = match_threshold, low_match_threshold
-        self.reid_threshold, self.max_speed = reid_threshold, float(max_speed)
-        self.oks_weight, self.iou_weight = float(oks_weight), float(iou_weight)
-        self.kp_min_score = kp_min_score
-        # A gap longer than every lost track's lifetime is a reset anyway.
-        self.reset_gap = max(float(reset_gap), self.max_age, self.reid_window)
-        self.id_seed = int(id_seed)
+                 kp_min_score: float = 0.2, reset_gap: float = 5.0) -> None:
+        self._params: dict[str, float] = {}
+        self.set_params(min_hits=min_hits, max_age=max_age, reid_window=reid_window, high_score=high_score,
+                        low_score=low_score, match_threshold=match_threshold,
+                        low_match_threshold=low_match_threshold, reid_threshold=reid_threshold,
+                        max_speed=max_speed, oks_weight=oks_weight, iou_weight=iou_weight,
+                        kp_min_score=kp_min_score, reset_gap=reset_gap)
         self.resets = 0                      # stamp jumps seen, for diagnostics
         self._next = 0                       # id counter: never reset
         self._last_stamp: float | None = None
         self._tracks: list[_Track] = []
         self._x = np.zeros((0, 8))
         self._P = np.zeros((0, 8, 8))
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The parameters as given (``reset_gap`` before it is raised to cover the track lifetimes)."""
+        return dict(self._params)
+
+    def set_params(self, **changes: float) -> None:
+        """Change parameters, also while tracking: checked as at construction and the derived
+        values recomputed; a refused change (ValueError, TypeError for an unknown name)
+        leaves the tracker untouched. Running tracks keep their ids and states."""
+        bad = set(changes) - set(self._params or changes)   # construction passes them all
+        if bad:
+            raise TypeError(f"unknown tracker parameters: {sorted(bad)}")
+        p = {**self._params, **changes}
+        high_score, low_score, max_age = float(p["high_score"]), float(p["low_score"]), float(p["max_age"])
+        reid_window, reset_gap, max_speed = float(p["reid_window"]), float(p["reset_gap"]), float(p["max_speed"])
+        oks_weight, iou_weight = float(p["oks_weight"]), float(p["iou_weight"])
+        if not 0.0 <= low_score <= high_score:
+            raise ValueError(f"need 0 <= low_score <= high_score, got low_score {low_score}, "
+                             f"high_score {high_score}")
+        if not (max_age >= 0 and reid_window >= 0 and max_speed > 0 and oks_weight + iou_weight > 0):
+            raise ValueError("max_age, reid_window >= 0; max_speed and weights > 0")
+        if not (0.0 <= max_age <= kalman.MAX_DT and 0.0 <= reid_window <= kalman.MAX_DT
+                and reset_gap <= kalman.MAX_DT):   # False for NaN too
+            raise ValueError(f"max_age, reid_window and reset_gap must be finite and <= "
+                             f"{kalman.MAX_DT:g} s")
+        self._params = p
+        self.min_hits = max(1, int(p["min_hits"]))
+        self.max_age, self.reid_window = max_age, reid_window
+        self.high_score, self.low_score = high_score, low_score
+        self.match_threshold, self.low_match_threshold = p["match_threshold"], p["low_match_threshold"]
+        self.reid_threshold, self.max_speed = p["reid_threshold"], max_speed
+        self.oks_weight, self.iou_weight = oks_weight, iou_weight
+        self.kp_min_score = p["kp_min_score"]
+        # A gap longer than every lost track's lifetime is a reset anyway.
+        self.reset_gap = max(reset_gap, self.max_age, self.reid_window)
 
     # ---------------------------------------------------------------- public
     def reset(self) -> None:
@@ -123,17 +147,6 @@ class Tracker:
     def num_tracks(self) -> int:
         """Tracks alive in any state (tentative, tracked or lost)."""
         return len(self._tracks)
-
-    def lost_tracks(self) -> list[Person]:
-        """Lost tracks as Persons at their predicted place, state LOST (for display/diagnostics)."""
-        out = []
-        for i, t in enumerate(self._tracks):
-            if t.state == TrackState.LOST:
-                kp = self._predicted_keypoints(np.array([i]))[0].astype(np.float32)
-                out.append(Person(keypoints=kp, score=t.score, track_id=t.id,
-                                  track_state=TrackState.LOST,
-                                  box=kalman.cxcywh_to_xyxy(self._x[i, :4]).astype(np.float32)))
-        return out
 
     def update(self, people: list[Person], stamp: float) -> list[Person]:
         """Track one frame; returns the accepted people (same objects) with ids and states set.
@@ -170,16 +183,16 @@ class Tracker:
         reid: dict[int, int] = {}
 
         t1 = np.flatnonzero(~lost | (elapsed <= self.max_age))
-        for i, j in _assign(self._motion_sim(t1, high, boxes, kps, elapsed), self.match_threshold):
+        for i, j in assign(self._motion_sim(t1, high, boxes, kps, elapsed), self.match_threshold):
             motion[int(t1[i])] = int(high[j])
         t2 = np.array([i for i in t1 if i not in motion], dtype=int)
-        for i, j in _assign(self._motion_sim(t2, low, boxes, kps, elapsed), self.low_match_threshold):
+        for i, j in assign(self._motion_sim(t2, low, boxes, kps, elapsed), self.low_match_threshold):
             motion[int(t2[i])] = int(low[j])
         used = set(motion.values())
         t3 = np.array([i for i in np.flatnonzero(lost & (elapsed <= self.reid_window))
                        if i not in motion], dtype=int)
         d3 = np.array([j for j in high if j not in used], dtype=int)
-        for i, j in _assign(self._reid_sim(t3, d3, boxes, kps, elapsed), self.reid_threshold):
+        for i, j in assign(self._reid_sim(t3, d3, boxes, kps, elapsed), self.reid_threshold):
             reid[int(t3[i])] = int(d3[j])
 
         z = kalman.xyxy_to_cxcywh(boxes)
@@ -214,7 +227,7 @@ class Tracker:
             x, P = kalman.init_state(z[new])
             self._x, self._P = np.concatenate([self._x, x]), np.concatenate([self._P, P])
             for j in new:
-                t = _Track(id=_mint_id(self._next, self.id_seed), keypoints=kps[j], obs=z[j],
+                t = _Track(id=mint_id(self._next), keypoints=kps[j], obs=z[j],
                            shape=shapes[j].copy(), score=float(scores[j]), last_seen=stamp)
                 self._next += 1
                 t.confirmed = self.min_hits <= 1

@@ -150,7 +150,7 @@ def normalize_pose(kp: np.ndarray, box: np.ndarray | None = None,
 
 
 # ------------------------------------------------------------------------ joint angles
-def _angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+def angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Unsigned angle between vectors (..., D) in [0, pi]; NaN if either is ~0 or NaN."""
     dot = np.sum(u * v, axis=-1)
     if u.shape[-1] == 2:
@@ -162,9 +162,9 @@ def _angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.where(ok, ang, np.nan)
 
 
-def _angle_at(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+def angle_at(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Angle at ``b`` of the triangle a-b-c (pi = straight limb)."""
-    return _angle_between(a - b, c - b)
+    return angle_between(a - b, c - b)
 
 
 def joint_angle_array(kp: np.ndarray, is_3d: bool = False,
@@ -195,21 +195,21 @@ def joint_angle_array(kp: np.ndarray, is_3d: bool = False,
     trunk = hc - sc
     out = np.empty((b.shape[0], len(JOINT_ANGLE_NAMES)))
     C = Coco
-    out[:, 0] = _angle_at(p[:, C.LEFT_SHOULDER], p[:, C.LEFT_ELBOW], p[:, C.LEFT_WRIST])
-    out[:, 1] = _angle_at(p[:, C.RIGHT_SHOULDER], p[:, C.RIGHT_ELBOW], p[:, C.RIGHT_WRIST])
+    out[:, 0] = angle_at(p[:, C.LEFT_SHOULDER], p[:, C.LEFT_ELBOW], p[:, C.LEFT_WRIST])
+    out[:, 1] = angle_at(p[:, C.RIGHT_SHOULDER], p[:, C.RIGHT_ELBOW], p[:, C.RIGHT_WRIST])
     for col, (sh, el, hip) in ((2, (C.LEFT_SHOULDER, C.LEFT_ELBOW, C.LEFT_HIP)),
                                (3, (C.RIGHT_SHOULDER, C.RIGHT_ELBOW, C.RIGHT_HIP))):
         down = p[:, hip] - p[:, sh]
         down = np.where(np.isfinite(down).all(axis=-1, keepdims=True), down, trunk)
-        out[:, col] = _angle_between(p[:, el] - p[:, sh], down)
-    out[:, 4] = _angle_at(p[:, C.LEFT_SHOULDER], p[:, C.LEFT_HIP], p[:, C.LEFT_KNEE])
-    out[:, 5] = _angle_at(p[:, C.RIGHT_SHOULDER], p[:, C.RIGHT_HIP], p[:, C.RIGHT_KNEE])
-    out[:, 6] = _angle_at(p[:, C.LEFT_HIP], p[:, C.LEFT_KNEE], p[:, C.LEFT_ANKLE])
-    out[:, 7] = _angle_at(p[:, C.RIGHT_HIP], p[:, C.RIGHT_KNEE], p[:, C.RIGHT_ANKLE])
+        out[:, col] = angle_between(p[:, el] - p[:, sh], down)
+    out[:, 4] = angle_at(p[:, C.LEFT_SHOULDER], p[:, C.LEFT_HIP], p[:, C.LEFT_KNEE])
+    out[:, 5] = angle_at(p[:, C.RIGHT_SHOULDER], p[:, C.RIGHT_HIP], p[:, C.RIGHT_KNEE])
+    out[:, 6] = angle_at(p[:, C.LEFT_HIP], p[:, C.LEFT_KNEE], p[:, C.LEFT_ANKLE])
+    out[:, 7] = angle_at(p[:, C.RIGHT_HIP], p[:, C.RIGHT_KNEE], p[:, C.RIGHT_ANKLE])
     up = sc - hc
     up_vertical = np.zeros(d)
     up_vertical[1] = -1.0
-    lean = _angle_between(up, np.broadcast_to(up_vertical, up.shape))
+    lean = angle_between(up, np.broadcast_to(up_vertical, up.shape))
     out[:, 8] = np.where(up[:, 0] < 0, -lean, lean)
     return out[0] if single else out
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from pose_ros.core.features.pose import angle_between, body_centres
 from pose_ros.core.gestures.params import NAN, POSTURE_NAMES, GestureParams
 from pose_ros.core.skeleton import Coco, coords_ok, visible
 
@@ -75,13 +76,10 @@ class GestureGeometry:
         vis = visible(kp, p.min_keypoint_score)   # no inf from huge garbage either
         fr = Frame(kp=kp, vis=vis)
 
-        def centre(a: int, b: int) -> np.ndarray | None:
-            m = [kp[i, :2] for i in (a, b) if vis[i]]
-            return sum(m) / len(m) if m else None
-
         C = Coco
-        fr.sc = centre(C.LEFT_SHOULDER, C.RIGHT_SHOULDER)
-        fr.hc = centre(C.LEFT_HIP, C.RIGHT_HIP)
+        sc, hc = body_centres(kp, p.min_keypoint_score)
+        fr.sc = sc if np.isfinite(sc).all() else None
+        fr.hc = hc if np.isfinite(hc).all() else None
         if fr.sc is not None and fr.hc is not None:
             up = fr.sc - fr.hc
             t = float(np.hypot(*up))
@@ -167,7 +165,7 @@ class GestureGeometry:
         nu, nv = float(np.hypot(*u)), float(np.hypot(*v))
         if nu < 1e-6 or nv < 1e-6:
             return None
-        elbow = math.atan2(abs(u[0] * v[1] - u[1] * v[0]), float(u @ v))
+        elbow = float(angle_between(u, v))
         dx, dy = (arm.wrist - arm.shoulder) / fr.scale
         elev = math.atan2(-dy, abs(dx))
         return elbow, float(dx), float(dy), elev

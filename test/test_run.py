@@ -9,7 +9,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
 from rosutil import RosSession, start, stop, wait_for
-from test_graph import check_person_in_region
+from conftest import check_person_in_region
 
 
 @pytest.mark.timeout(120)

@@ -8,6 +8,7 @@ launch/pose.launch.py, which imports this module instead of copying it.
 """
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,12 @@ EXECUTABLES: dict[str, Executable] = {
     "point_target": Executable("pose_ros.examples.point_target:PointTargetNode",
                                "pose_ros.examples.point_target:PARAMS", example=True),
 }
+
+
+def node_class(name: str) -> type:
+    """The node class of executable ``name`` (imported on demand: this module stays free of rclpy)."""
+    module, cls = EXECUTABLES[name].target.split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 # ------------------------------------------------------------------ launch arguments

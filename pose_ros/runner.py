@@ -16,7 +16,7 @@ import threading
 from typing import Callable
 
 from pose_ros.exits import EXIT_BAD_INPUT
-from pose_ros.graph import NodeSpec, as_bool, build_graph, resolve_args, respawn_policy
+from pose_ros.graph import NodeSpec, as_bool, build_graph, node_class, resolve_args, respawn_policy
 from pose_ros.paths import use_large_frame_profile
 
 
@@ -30,8 +30,6 @@ def _ros_args(spec: NodeSpec, params_file: str) -> list[str]:
 def create_nodes(specs: list[NodeSpec], params_file: str, extra: dict[str, dict] | None = None) -> list:
     """Instantiate the node classes for ``specs`` (rclpy must be initialised)."""
     from rclpy.parameter import Parameter
-
-    from pose_ros.nodes.entry import node_class
 
     nodes = []
     try:

@@ -6,16 +6,10 @@ lib/pose_ros scripts (scripts/node_entry.py.in) call.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Callable
 
-from pose_ros.graph import EXECUTABLES
-
-
-def node_class(name: str):
-    module, cls = EXECUTABLES[name].target.split(":")
-    return getattr(importlib.import_module(module), cls)
+from pose_ros.graph import EXECUTABLES, node_class
 
 
 def spin_node(cls, args=None) -> int:

@@ -62,13 +62,24 @@ def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> bo
     return pred()
 
 
-def call(ros: RosSession, srv_type, name: str, request, timeout: float = 30.0):
-    """Call service ``name`` from the session's node and wait for the answer."""
-    client = ros.node.create_client(srv_type, name)
+def call(ros: RosSession, srv_type, name: str, request, timeout: float = 30.0, idempotent: bool = False):
+    """Call service ``name`` from the session's node (one client per service) and wait for the answer.
+
+    A node SIGKILLed by an earlier test stays in discovery for a while, so wait_for_service
+    can succeed before the live server has matched and the request is lost: ``idempotent``
+    requests are sent again every 5 s until one is answered.
+    """
+    clients = ros.__dict__.setdefault("_clients", {})
+    client = clients.get(name) or clients.setdefault(name, ros.node.create_client(srv_type, name))
     assert client.wait_for_service(timeout_sec=timeout), f"no service {name}"
-    fut = client.call_async(request)
-    assert wait_for(fut.done, timeout), f"{name} did not answer"
-    return fut.result()
+    end = time.monotonic() + timeout
+    while True:
+        fut = client.call_async(request)
+        left = end - time.monotonic()
+        if wait_for(fut.done, min(left, 5.0) if idempotent else left):
+            return fut.result()
+        assert idempotent and time.monotonic() < end, f"{name} did not answer"
+        client.remove_pending_request(fut)
 
 
 def set_param(ros: RosSession, name: str, value, node: str) -> tuple[bool, str]:

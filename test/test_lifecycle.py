@@ -22,7 +22,7 @@ NODE = "/pose/pose_estimator"
 
 
 def state(ros: RosSession) -> int:
-    return call(ros, GetState, NODE + "/get_state", GetState.Request()).current_state.id
+    return call(ros, GetState, NODE + "/get_state", GetState.Request(), idempotent=True).current_state.id
 
 
 def transition(ros: RosSession, tid: int) -> bool:

@@ -4,12 +4,21 @@ On a full ROS install, CMakeLists.txt (ament_cmake) builds the messages and inst
 the same package; in the venv, `make setup` builds msg/ with CMake and installs this
 package editable beside it.
 """
+import ast
 from glob import glob
+from pathlib import Path
 
 from setuptools import find_packages, setup
 
-NODES = ["video_source", "pose_estimator", "pose_tracker", "action_classifier",
-         "hands_up_stop", "follow_person", "point_target"]
+
+def executables() -> list[str]:
+    """The names in pose_ros.graph.EXECUTABLES, read from its source (the package is not importable yet)."""
+    tree = ast.parse((Path(__file__).parent / "pose_ros" / "graph.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "EXECUTABLES":
+            return [ast.literal_eval(k) for k in node.value.keys]
+    raise RuntimeError("pose_ros/graph.py has no EXECUTABLES")
+
 
 setup(
     name="pose_ros",
@@ -28,6 +37,6 @@ setup(
     ],
     entry_points={
         "console_scripts": ["pose-ros = pose_ros.cli:main"]
-        + [f"{n} = pose_ros.nodes.entry:{n}" for n in NODES],
+        + [f"{n} = pose_ros.nodes.entry:{n}" for n in executables()],
     },
 )

@@ -41,7 +41,6 @@ import json
 import math
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from pose_ros.procs import start_process, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -125,39 +126,6 @@ def graph_commands(clip: Path, backend: str, tracker: str = "node") -> dict[str,
             cmd += ["-p", f"{k}:={_param(v)}"]
         out[name] = cmd
     return out
-
-
-def start_process(cmd: list[str], log: Path) -> subprocess.Popen:
-    """Start a node in its own process group, output to ``log``.
-
-    A shell's background job ignores SIGINT and its children inherit that, so a node
-    would never see Ctrl-C: SIGINT is made "handled" here for the fork (exec resets a
-    handled signal to its default; an ignored one stays ignored).
-    """
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    old = None
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-        old = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with open(log, "w") as fh:
-            return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
-    """SIGINT to the process group, SIGKILL after ``timeout`` s."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            proc.wait()
-    return proc.returncode
 
 
 # ------------------------------------------------------------------ the probe

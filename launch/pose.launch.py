@@ -1,103 +1,95 @@
-"""Start the pose_ros graph under /pose.
+"""Start the pose_ros graph (namespace /pose by default).
 
     ros2 launch pose_ros pose.launch.py camera_topic:=/my/camera
     ros2 launch pose_ros pose.launch.py video:=/path/clip.mp4 backend:=movenet rviz:=true
     ros2 launch pose_ros pose.launch.py respawn:=true respawn_delay:=2.0   # restart nodes that die
+    ros2 launch pose_ros pose.launch.py --show-args
 
-`pose-ros run` (the venv's runner) takes the same arguments with the same defaults
-and builds the same nodes; test/test_launch_parity.py checks that they agree.
+The arguments, the nodes and the respawn rule come from ``pose_ros.graph`` (the same
+table `pose-ros run` uses), the files and the DDS profile from ``pose_ros.paths``.
+Arguments left empty (backend, compressed, use_sim_time) are not passed to the nodes,
+so the values in params_file apply.
+
+Respawn is done here, not by launch_ros (which respawns on any exit): a node that exits
+with code 2 (bad input or configuration; it would fail the same way again) ends the
+launch, with or without respawn; a crash is respawned after respawn_delay seconds, at
+most respawn_max_retries times.
 """
-import os
-
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction, RegisterEventHandler, Shutdown, \
+    TimerAction
+from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from ament_index_python.packages import get_package_share_directory
 
-NAMESPACE = "/pose"
-
-ARGUMENTS = [
-    DeclareLaunchArgument("camera_topic", default_value="/camera/image_raw",
-                          description="sensor_msgs/Image topic of the camera"),
-    DeclareLaunchArgument("compressed", default_value="false",
-                          description="subscribe to <camera_topic>/compressed (CompressedImage)"),
-    DeclareLaunchArgument("backend", default_value="mediapipe",
-                          description="pose backend: mediapipe, movenet, topdown, onnx"),
-    DeclareLaunchArgument("params_file", default_value="",
-                          description="parameter YAML; empty = config/pose.yaml of the package"),
-    DeclareLaunchArgument("depth_topic", default_value="",
-                          description="aligned depth image topic; empty = no depth"),
-    DeclareLaunchArgument("camera_info_topic", default_value="",
-                          description="CameraInfo topic; empty = <camera_topic dir>/camera_info"),
-    DeclareLaunchArgument("actions", default_value="true", description="start action_classifier"),
-    DeclareLaunchArgument("video", default_value="",
-                          description="video file / image folder to publish with video_source instead of a camera"),
-    DeclareLaunchArgument("rviz", default_value="false", description="start rviz2 with config/pose.rviz"),
-    DeclareLaunchArgument("use_sim_time", default_value="false",
-                          description="use /clock (bag replay with --clock)"),
-    DeclareLaunchArgument("respawn", default_value="false",
-                          description="restart a node that died (pose-ros run: the whole graph, after a crash "
-                                      "or signal; not after exit code 0 or 2)"),
-    DeclareLaunchArgument("respawn_delay", default_value="2.0", description="seconds to wait before a respawn"),
-]
+from pose_ros import graph, paths
 
 
-def _true(value):
-    return value.lower() in ("true", "1", "yes", "on")
+def declare_arguments():
+    """One DeclareLaunchArgument per entry of graph.LAUNCH_ARGUMENTS, with its choices."""
+    out = []
+    for name, arg in graph.LAUNCH_ARGUMENTS.items():
+        extra = {"choices": list(arg.choices)} if arg.choices else {}
+        out.append(DeclareLaunchArgument(name, default_value=arg.default, description=arg.description, **extra))
+    return out
 
 
-def node_specs(a):
-    """The nodes as plain data, from evaluated argument values (no launch objects here)."""
-    cam = a["camera_topic"]
-    info = a["camera_info_topic"] or (cam.rstrip("/").rsplit("/", 1)[0] + "/camera_info")
-    common = {"use_sim_time": _true(a["use_sim_time"])}
-    # launch_ros restarts a node that exits (any exit code) after respawn_delay seconds
-    respawn = {"respawn": _true(a["respawn"]), "respawn_delay": float(a["respawn_delay"])}
-    specs = []
-    if a["video"]:
-        specs.append({"executable": "video_source", "name": "video_source",
-                      "remappings": [("image", cam), ("camera_info", info)],
-                      "overrides": dict(common, source=a["video"]), **respawn})
-    remaps = [("image", cam), ("image/compressed", cam + "/compressed"), ("camera_info", info)]
-    est = dict(common, backend=a["backend"], compressed=_true(a["compressed"]))
-    if a["depth_topic"]:
-        remaps.append(("depth", a["depth_topic"]))
-        est["use_depth"] = True
-    specs.append({"executable": "pose_estimator", "name": "pose_estimator", "remappings": remaps,
-                  "overrides": est, **respawn})
-    if _true(a["actions"]):
-        specs.append({"executable": "action_classifier", "name": "action_classifier", "remappings": [],
-                      "overrides": dict(common), **respawn})
-    return specs
+def node_action(spec, args, env):
+    """The launch_ros Node of one graph.NodeSpec: params_file first, then only the arguments given."""
+    parameters = [args["params_file"]] + ([spec.overrides] if spec.overrides else [])
+    return Node(package="pose_ros", executable=spec.executable, name=spec.name, namespace=spec.namespace,
+                parameters=parameters, remappings=spec.remappings,
+                ros_arguments=["--log-level", args["log_level"]],
+                additional_env=env, output="screen", emulate_tty=True)
 
 
-def _launch_setup(context):
-    share = get_package_share_directory("pose_ros")
-    values = {arg.name: LaunchConfiguration(arg.name).perform(context) for arg in ARGUMENTS}
-    params_file = values["params_file"] or os.path.join(share, "config", "pose.yaml")
-    # Our image publishers get the large-frame Fast DDS profile (see config/); as in
-    # pose_ros.paths.use_large_frame_profile(), a profile the user set (or POSE_ROS_NO_DDS_PROFILE) wins.
-    # Fast DDS 2.x reads FASTRTPS_..., 3.x FASTDDS_...: both are set.
-    env = getattr(context, "environment", os.environ)
-    names = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
-    opted_out = env.get("POSE_ROS_NO_DDS_PROFILE", "").strip().lower() not in ("", "0", "false", "no", "off")
-    dds_env = {}
-    if not (opted_out or any(env.get(n) for n in names)):
-        dds_env = dict.fromkeys(names, os.path.join(share, "config", "fastdds_large_frames.xml"))
+def start_node(spec, args, env, policy, restarts=0):
+    """The node and the handler that applies policy (graph.RespawnPolicy) when it exits."""
+    node = node_action(spec, args, env)
+
+    def on_exit(event, context):
+        return after_exit(spec, args, env, policy, restarts, event.returncode, context.is_shutdown)
+
+    return [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=on_exit, handle_once=True))]
+
+
+def after_exit(spec, args, env, policy, restarts, code, shutting_down):
+    """What the launch does when ``spec``'s process exits with ``code``."""
+    if shutting_down:
+        return None
+    what = policy.after_exit(code, restarts)
+    if what == "bad_input":
+        return [Shutdown(reason=f"{spec.name} exited with code 2 (bad input or configuration, see its error "
+                                f"above); a restart would fail the same way")]
+    if what == "respawn":
+        return [LogInfo(msg=f"{spec.name} died (exit code {code}); respawn {restarts + 1} in {policy.delay:g} s"),
+                TimerAction(period=policy.delay, actions=start_node(spec, args, env, policy, restarts + 1))]
+    if what == "give_up":
+        return [LogInfo(msg=f"{spec.name} died (exit code {code}) after {restarts} respawns; "
+                            f"respawn_max_retries={policy.max_retries} reached, not respawned")]
+    return None
+
+
+def launch_setup(context):
+    """The graph for the evaluated arguments (an OpaqueFunction: values are known only here)."""
+    given = {name: LaunchConfiguration(name).perform(context) for name in graph.LAUNCH_ARGUMENTS}
+    args = graph.resolve_args(given)  # also checks what choices= cannot (namespace, respawn numbers)
+    policy = graph.respawn_policy(args)
+    # Our image publishers get the large-frame Fast DDS profile; a profile the user set wins.
+    env = paths.profile_env(context.environment, paths.config_file(paths.FASTDDS_PROFILE_NAME))
     actions = []
-    for spec in node_specs(values):
-        actions.append(Node(
-            package="pose_ros", executable=spec["executable"], name=spec["name"], namespace=NAMESPACE,
-            parameters=[params_file, spec["overrides"]], remappings=spec["remappings"],
-            additional_env=dds_env, output="screen", emulate_tty=True,
-            respawn=spec["respawn"], respawn_delay=spec["respawn_delay"]))
-    if _true(values["rviz"]):
-        actions.append(Node(package="rviz2", executable="rviz2", name="rviz2",
-                            arguments=["-d", os.path.join(share, "config", "pose.rviz")],
-                            parameters=[{"use_sim_time": _true(values["use_sim_time"])}], output="screen"))
+    for spec in graph.build_graph(args):
+        actions += start_node(spec, args, env, policy)
+    if graph.as_bool(args["rviz"]):
+        if paths.find_rviz2() is None:
+            actions.append(LogInfo(msg="WARNING: " + paths.rviz_missing_message()))
+        else:
+            sim = {"use_sim_time": graph.as_bool(args["use_sim_time"])}
+            actions.append(Node(package="rviz2", executable="rviz2", name="rviz2",
+                                arguments=["-d", str(paths.config_file("pose.rviz"))],
+                                parameters=[sim], output="screen"))
     return actions
 
 
 def generate_launch_description():
-    return LaunchDescription(ARGUMENTS + [OpaqueFunction(function=_launch_setup)])
+    return LaunchDescription(declare_arguments() + [OpaqueFunction(function=launch_setup)])

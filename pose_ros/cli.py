@@ -11,8 +11,9 @@ def _cmd_run(rest: list[str]) -> int:
     if rest and rest[0] in ("-h", "--help"):
         from pose_ros.graph import LAUNCH_ARGUMENTS
         print("usage: pose-ros run [name:=value ...]   (the arguments of pose.launch.py)\n")
-        for k, (d, h) in LAUNCH_ARGUMENTS.items():
-            print(f"  {k}:={d!s:<20} {h}")
+        for k, a in LAUNCH_ARGUMENTS.items():
+            choices = f" (one of: {a.choices_text()})" if a.choices else ""
+            print(f"  {k}:={a.default!s:<20} {a.description}{choices}")
         return 0
     try:
         args = parse_launch_style(rest)

@@ -6,6 +6,7 @@ install) they are in the source tree.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
@@ -54,3 +55,24 @@ def use_large_frame_profile() -> None:
     profile = config_file(FASTDDS_PROFILE_NAME)
     if profile.is_file():
         os.environ.update(profile_env(os.environ, profile))
+
+
+RVIZ_MISSING = ("rviz:=true, but rviz2 is not installed, so the graph starts without it. Install it with "
+                "`sudo apt install ros-jazzy-rviz2` (ros-<distro>-rviz2 on another ROS 2 distribution) and "
+                "run `rviz2 -d {config}`, or launch again.")
+
+
+def find_rviz2() -> str | None:
+    """The rviz2 executable: in the ament index (where launch_ros looks), else on PATH; None when absent."""
+    try:
+        from ament_index_python.packages import get_package_prefix
+        exe = Path(get_package_prefix("rviz2")) / "lib" / "rviz2" / "rviz2"
+        if os.access(exe, os.X_OK):
+            return str(exe)
+    except (ImportError, LookupError, OSError):  # no ament index (the venv), rviz2 not in it, no AMENT_PREFIX_PATH
+        pass
+    return shutil.which("rviz2")
+
+
+def rviz_missing_message() -> str:
+    return RVIZ_MISSING.format(config=config_file("pose.rviz"))

@@ -2,8 +2,9 @@
 
 ``ros2 launch`` respawns single nodes (launch/pose.launch.py passes ``respawn`` to each
 Node); the venv's runner has all nodes in one process, so the unit it restarts is that
-process. A crash or a signal is respawned after ``respawn_delay`` seconds; exit code 0
-(a normal stop) and 2 (bad input at start-up, which would fail again) are not.
+process. The rule is the launch file's (``pose_ros.graph.RespawnPolicy``): a crash or a
+signal is respawned after ``respawn_delay`` seconds, at most ``respawn_max_retries`` times;
+exit code 0 (a normal stop) and 2 (bad input at start-up, which would fail again) are not.
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import sys
 import time
 from typing import Callable
 
-from pose_ros.runner import EXIT_BAD_INPUT
+from pose_ros.exits import EXIT_BAD_INPUT
+from pose_ros.graph import RespawnPolicy
+from pose_ros.procs import parent_death_signal
 
 STOP_TIMEOUT = 15.0  # seconds the graph gets to shut down after Ctrl-C before it is killed
 
@@ -31,14 +34,16 @@ class _Stop(Exception):
     """SIGTERM to the supervisor: stop the graph like Ctrl-C does."""
 
 
-def supervise(argv_args: dict[str, str], delay: float, log: Callable[[str], None] | None = None) -> int:
+def supervise(argv_args: dict[str, str], policy: RespawnPolicy, log: Callable[[str], None] | None = None) -> int:
     """respawn:=true: run the graph in a child process and start it again when it dies abnormally.
 
     The child is ``pose-ros run`` with the same arguments and ``respawn:=false``. It is
-    started again ``delay`` seconds after it dies by a signal or with an exit code other
-    than 0 (a normal stop) and 2 (bad input at start-up: a respawn would fail the same
-    way), and every restart is logged. Ctrl-C (SIGINT) or SIGTERM to the supervisor stops
-    the child (SIGINT, then SIGKILL after ``STOP_TIMEOUT`` s) and returns 0. The child
+    started again ``policy.delay`` seconds after it dies by a signal or with an exit code
+    other than 0 (a normal stop) and 2 (bad input at start-up: a respawn would fail the
+    same way), at most ``policy.max_retries`` times, and every restart is logged. When the
+    retries are used up the supervisor returns the last exit code (1 for a signal).
+    Ctrl-C (SIGINT) or SIGTERM to the supervisor stops the child (SIGINT, then SIGKILL
+    after ``STOP_TIMEOUT`` s) and returns 0. The child
     runs in its own process group, so a terminal Ctrl-C reaches it once, through the
     supervisor, and it is sent SIGTERM if the supervisor itself dies.
     """
@@ -47,7 +52,7 @@ def supervise(argv_args: dict[str, str], delay: float, log: Callable[[str], None
 
     given = {k: v for k, v in argv_args.items() if k != "respawn"}
     cmd = [sys.executable, "-m", "pose_ros.cli", "run", *(f"{k}:={v}" for k, v in given.items()), "respawn:=false"]
-    die_with_parent = _parent_death_signal()
+    die_with_parent = parent_death_signal()
 
     def on_term(signum, frame):
         raise _Stop()
@@ -61,14 +66,19 @@ def supervise(argv_args: dict[str, str], delay: float, log: Callable[[str], None
             say(f"graph started in process {child.pid}" + (f" (respawn {restarts})" if restarts else ""))
             code = child.wait()
             child = None
-            if code == 0:
-                return 0
-            if code == EXIT_BAD_INPUT:
+            what = policy.after_exit(code, restarts)
+            if what == "done":
+                return code
+            if what == "bad_input":
                 say("graph exited with code 2 (bad input at start-up); not respawned")
                 return EXIT_BAD_INPUT
+            if what == "give_up":
+                say(f"graph died ({_describe_exit(code)}) after {restarts} respawns; respawn_max_retries="
+                    f"{policy.max_retries} reached, not respawned")
+                return code if code > 0 else 1
             restarts += 1
-            say(f"graph died ({_describe_exit(code)}); respawn {restarts} in {delay:g} s")
-            time.sleep(delay)
+            say(f"graph died ({_describe_exit(code)}); respawn {restarts} in {policy.delay:g} s")
+            time.sleep(policy.delay)
     except (KeyboardInterrupt, _Stop):
         if child is not None:
             _stop_child(child)
@@ -90,19 +100,3 @@ def _stop_child(child: subprocess.Popen) -> None:
         except KeyboardInterrupt:  # a second Ctrl-C: do not wait any longer
             continue
 
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """A preexec_fn that has Linux send SIGTERM to the child when the supervisor dies (None elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def preexec() -> None:
-        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
-    return preexec

@@ -15,10 +15,9 @@ import sys
 import threading
 from typing import Callable
 
-from pose_ros.graph import NodeSpec, as_bool, build_graph, resolve_args, respawn_settings
-from pose_ros.paths import config_file, use_large_frame_profile
-
-EXIT_BAD_INPUT = 2
+from pose_ros.exits import EXIT_BAD_INPUT
+from pose_ros.graph import NodeSpec, as_bool, build_graph, node_class, resolve_args, respawn_policy
+from pose_ros.paths import use_large_frame_profile
 
 
 def _ros_args(spec: NodeSpec, params_file: str) -> list[str]:
@@ -31,8 +30,6 @@ def _ros_args(spec: NodeSpec, params_file: str) -> list[str]:
 def create_nodes(specs: list[NodeSpec], params_file: str, extra: dict[str, dict] | None = None) -> list:
     """Instantiate the node classes for ``specs`` (rclpy must be initialised)."""
     from rclpy.parameter import Parameter
-
-    from pose_ros.nodes.entry import node_class
 
     nodes = []
     try:
@@ -113,31 +110,53 @@ def serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
 
 def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
         until: Callable[[list], bool] | None = None, extra_nodes: Callable[[], list] | None = None) -> int:
-    """Run the graph until Ctrl-C, or until ``until(nodes)`` returns True (checked at 10 Hz)."""
+    """Run the graph until Ctrl-C, or until ``until(nodes)`` returns True (checked at 10 Hz).
+
+    ``argv_args`` are the arguments the user gave (name -> value), checked against the one
+    table in pose_ros.graph; only those override values of the parameter file.
+    """
     try:
         args = resolve_args(argv_args)
         specs = build_graph(args)
-        respawn, delay = respawn_settings(args)
+        policy = respawn_policy(args)
     except ValueError as exc:
         print(f"pose-ros run: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if respawn:
+    if policy.respawn:
         if extra is not None or until is not None or extra_nodes is not None:
             print("pose-ros run: respawn:=true supervises a child process, which cannot share in-process "
                   "callbacks (extra, until, extra_nodes)", file=sys.stderr)
             return EXIT_BAD_INPUT
         from pose_ros.respawn import supervise
-        return supervise(argv_args, delay)
-    if as_bool(args["rviz"]):
-        print(f"pose-ros run: rviz2 is not part of the venv; on a ROS install run "
-              f"`rviz2 -d {config_file('pose.rviz')}`", file=sys.stderr)
+        return supervise(argv_args, policy)
 
     def make_nodes() -> list:
         nodes = create_nodes(specs, args["params_file"], extra)
         return nodes + (extra_nodes() if extra_nodes is not None else [])
 
-    # Our name:=value arguments are not ROS remaps: only argv[0] goes to rclpy.
-    return serve(make_nodes, "pose-ros run", sys.argv[:1], until)
+    rviz = start_rviz(args) if as_bool(args["rviz"]) else None
+    try:
+        # Our name:=value arguments are not ROS remaps: only argv[0] and the log level go to rclpy.
+        return serve(make_nodes, "pose-ros run", sys.argv[:1] + ["--ros-args", "--log-level", args["log_level"]],
+                     until)
+    finally:
+        if rviz is not None:
+            from pose_ros.procs import stop_process
+            stop_process(rviz)
+
+
+def start_rviz(args: dict[str, str]):
+    """rviz2 with config/pose.rviz as a child process (stopped with the runner), or a warning if it is absent."""
+    from pose_ros.paths import config_file, find_rviz2, rviz_missing_message
+    from pose_ros.procs import start_process
+    exe = find_rviz2()
+    if exe is None:
+        print(f"pose-ros run: warning: {rviz_missing_message()}", file=sys.stderr)
+        return None
+    cmd = [exe, "-d", str(config_file("pose.rviz"))]
+    if args["use_sim_time"]:
+        cmd += ["--ros-args", "-p", f"use_sim_time:={args['use_sim_time']}"]
+    return start_process(cmd, log=None, die_with_parent=True)
 
 
 def parse_launch_style(argv: list[str]) -> dict[str, str]:

@@ -1,6 +1,10 @@
-"""Regenerate config/pose.yaml from the nodes' declared parameters (keeps docs and code in one place).
+"""Regenerate config/pose.yaml and scripts/executables.txt from pose_ros.graph.EXECUTABLES.
 
-Run: .venv/bin/python scripts/gen_config.py   (test_config.py fails when the YAML is out of date)
+config/pose.yaml: every node's declared parameters (keeps docs and code in one place).
+scripts/executables.txt: the executable names, one a line, which CMakeLists.txt installs
+into lib/pose_ros (CMake cannot import the registry itself).
+
+Run: .venv/bin/python scripts/gen_config.py   (test_config.py fails when either is out of date)
 """
 from __future__ import annotations
 
@@ -9,16 +13,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from pose_ros.graph import EXECUTABLES  # noqa: E402  (after the path: run from a checkout)
+
 # node name -> module:PARAMS list
-NODE_PARAMS = {
-    "pose_estimator": "pose_ros.nodes.estimator_params:ESTIMATOR_PARAMS",
-    "video_source": "pose_ros.nodes.video_source:VIDEO_PARAMS",
-    "pose_tracker": "pose_ros.nodes.pose_tracker:TRACKER_NODE_PARAMS",
-    "action_classifier": "pose_ros.nodes.action_params:ACTION_PARAMS",
-    "hands_up_stop": "pose_ros.examples.hands_up_stop:PARAMS",
-    "follow_person": "pose_ros.examples.follow_person:PARAMS",
-    "point_target": "pose_ros.examples.point_target:PARAMS",
-}
+NODE_PARAMS = {name: exe.params for name, exe in EXECUTABLES.items()}
+EXECUTABLES_FILE = ROOT / "scripts" / "executables.txt"
 
 HEADER = """\
 # Parameters of every pose_ros node, with their defaults.
@@ -67,10 +67,14 @@ def render() -> str:
     return "\n".join(out)
 
 
+def render_executables() -> str:
+    return "".join(f"{name}\n" for name in EXECUTABLES)
+
+
 if __name__ == "__main__":
-    text = render()
-    target = ROOT / "config" / "pose.yaml"
+    outputs = {ROOT / "config" / "pose.yaml": render(), EXECUTABLES_FILE: render_executables()}
     if "--check" in sys.argv:
-        sys.exit(0 if target.read_text() == text else 1)
-    target.write_text(text)
-    print(f"wrote {target}")
+        sys.exit(0 if all(t.read_text() == text for t, text in outputs.items()) else 1)
+    for target, text in outputs.items():
+        target.write_text(text)
+        print(f"wrote {target}")

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 if "POSE_ROS_TEST_DOMAIN" not in os.environ:
@@ -34,6 +35,28 @@ settings.load_profile("ci" if os.environ.get("CI") else "pose_ros")
 CLIP_FRAMES = 30
 CLIP_WIDTH = 640
 CLIP_PERSON_REGION = (0.25, 0.0, 0.47, 0.52)
+
+
+def _kp(skel) -> np.ndarray:
+    return np.array([(k.x, k.y, k.score) for k in skel.keypoints], dtype=np.float64)
+
+
+def check_person_in_region(msgs: list, region=CLIP_PERSON_REGION, min_fraction: float = 0.8) -> None:
+    """Most frames have one person whose confident keypoints lie inside ``region``."""
+    inside = 0
+    for m in msgs:
+        for s in m.skeletons:
+            assert len(s.keypoints) == 17 and s.format == 0
+            kp = _kp(s)
+            ok = kp[:, 2] > 0.5
+            if ok.sum() < 8:
+                continue
+            x = kp[ok, 0] / m.image_width
+            y = kp[ok, 1] / m.image_height
+            if ((x >= region[0]) & (x <= region[2]) & (y >= region[1]) & (y <= region[3])).mean() >= 0.9:
+                inside += 1
+                break
+    assert inside >= min_fraction * len(msgs), f"person found in the expected place in {inside}/{len(msgs)} frames"
 
 
 def read_demo_rgb(index: int):

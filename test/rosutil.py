@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +13,8 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
+
+from pose_ros.procs import start_process, stop_process
 
 VENV_BIN = Path(sys.executable).parent
 RELIABLE = QoSProfile(depth=50, reliability=QoSReliabilityPolicy.RELIABLE)
@@ -61,19 +62,47 @@ def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> bo
     return pred()
 
 
+def call(ros: RosSession, srv_type, name: str, request, timeout: float = 30.0, idempotent: bool = False):
+    """Call service ``name`` from the session's node (one client per service) and wait for the answer.
+
+    A node SIGKILLed by an earlier test stays in discovery for a while, so wait_for_service
+    can succeed before the live server has matched and the request is lost: ``idempotent``
+    requests are sent again every 5 s until one is answered.
+    """
+    clients = ros.__dict__.setdefault("_clients", {})
+    client = clients.get(name) or clients.setdefault(name, ros.node.create_client(srv_type, name))
+    assert client.wait_for_service(timeout_sec=timeout), f"no service {name}"
+    end = time.monotonic() + timeout
+    while True:
+        fut = client.call_async(request)
+        left = end - time.monotonic()
+        if wait_for(fut.done, min(left, 5.0) if idempotent else left):
+            return fut.result()
+        assert idempotent and time.monotonic() < end, f"{name} did not answer"
+        client.remove_pending_request(fut)
+
+
+def set_param(ros: RosSession, name: str, value, node: str) -> tuple[bool, str]:
+    """Set one parameter of ``node`` through its set_parameters service: (successful, reason)."""
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+    if isinstance(value, str):
+        pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+    elif isinstance(value, int):
+        pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
+    else:
+        pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
+    res = call(ros, SetParameters, node + "/set_parameters",
+               SetParameters.Request(parameters=[Parameter(name=name, value=pv)])).results[0]
+    return res.successful, res.reason
+
+
 def start(cmd: list[str], log: Path, **kw) -> subprocess.Popen:
-    """Start a venv executable (name or path) with output to ``log``."""
+    """Start a venv executable (name or path) in its own process group, output to ``log``."""
     exe = cmd[0] if os.path.isabs(cmd[0]) else str(VENV_BIN / cmd[0])
-    fh = open(log, "w")
-    return subprocess.Popen([exe, *cmd[1:]], stdout=fh, stderr=subprocess.STDOUT, start_new_session=True, **kw)
+    return start_process([exe, *cmd[1:]], log, **kw)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> int:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return proc.returncode
+    """SIGINT to its process group (as Ctrl-C), SIGKILL after ``timeout`` s; the exit code."""
+    return stop_process(proc, timeout)

@@ -68,7 +68,7 @@ def test_gestures_start_and_end_and_actions(tmp_path):
         assert wait_for(lambda: any(g.event == Gesture.EVENT_END and g.gesture == "hands_up_both"
                                     for a in gestures for g in a.gestures), 10)
         # gesture hysteresis changes at run time, validated
-        from test_lifecycle import set_param
+        from rosutil import set_param
         ok, reason = set_param(ros, "gestures.min_duration", 0.4, node="/pose/action_classifier")
         assert ok, reason
         ok, reason = set_param(ros, "gestures.off_threshold", 0.9, node="/pose/action_classifier")

@@ -35,3 +35,17 @@ def test_invalid_parameter_exits_2_with_reason():
                          timeout=60)
     assert res.returncode == 2, res.stdout + res.stderr
     assert "nonsense" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_executables_file_for_cmake_is_generated_from_the_registry():
+    from gen_config import EXECUTABLES_FILE, render_executables
+    from pose_ros.graph import EXECUTABLES
+    assert EXECUTABLES_FILE.read_text() == render_executables() == "".join(f"{n}\n" for n in EXECUTABLES), \
+        "scripts/executables.txt is out of date: run .venv/bin/python scripts/gen_config.py"
+    assert "file(STRINGS scripts/executables.txt POSE_ROS_EXECUTABLES)" in (ROOT / "CMakeLists.txt").read_text()
+
+
+def test_config_covers_every_registered_executable():
+    from gen_config import NODE_PARAMS
+    from pose_ros.graph import EXECUTABLES
+    assert list(NODE_PARAMS) == list(EXECUTABLES)

@@ -69,3 +69,59 @@ def test_colcon_build(tmp_path):
     assert (site / "msg" / "_skeleton_array.py").is_file()
     assert (site / "core" / "skeleton.py").is_file()
     assert (inst / "share" / "pose_ros" / "msg" / "SkeletonArray.msg").is_file()
+
+
+def test_setup_py_installs_the_registry_as_console_scripts(monkeypatch):
+    import runpy
+
+    import setuptools
+
+    from pose_ros.graph import EXECUTABLES
+    seen = {}
+    monkeypatch.setattr(setuptools, "setup", lambda **kw: seen.update(kw))
+    monkeypatch.chdir(ROOT)
+    runpy.run_path(str(ROOT / "setup.py"), run_name="__main__")
+    scripts = dict(s.replace(" ", "").split("=") for s in seen["entry_points"]["console_scripts"])
+    assert scripts == {"pose-ros": "pose_ros.cli:main", **{n: f"pose_ros.nodes.entry:{n}" for n in EXECUTABLES}}
+
+
+def test_every_executable_resolves_to_a_node_class_and_entry_function():
+    from rclpy.node import Node
+
+    from pose_ros.graph import BACKENDS, EXECUTABLES
+    from pose_ros.nodes import entry
+    for name in EXECUTABLES:
+        assert issubclass(entry.node_class(name), Node), name
+        assert callable(getattr(entry, name)) and getattr(entry, name).__name__ == name
+    from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
+    [backend] = [p for p in ESTIMATOR_PARAMS if p.name == "backend"]
+    assert sorted(BACKENDS) == sorted(backend.choices), "the launch argument's choices are the parameter's"
+
+
+def test_node_modules_have_no_uninstalled_main():
+    for path in (ROOT / "pose_ros" / "nodes").glob("*.py"):
+        names = {n.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
+        assert "main" not in names or path.name == "entry.py", path
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """pose_ros modules imported anywhere in ``path`` (also inside functions)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pose_ros"):
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("pose_ros")}
+    return out
+
+
+def test_no_import_cycle_between_entry_runner_and_respawn():
+    mods = {"pose_ros.nodes.entry": "pose_ros/nodes/entry.py", "pose_ros.runner": "pose_ros/runner.py",
+            "pose_ros.respawn": "pose_ros/respawn.py", "pose_ros.graph": "pose_ros/graph.py",
+            "pose_ros.exits": "pose_ros/exits.py", "pose_ros.procs": "pose_ros/procs.py",
+            "pose_ros.paths": "pose_ros/paths.py"}
+    edges = {m: _top_level_imports(ROOT / p) & set(mods) for m, p in mods.items()}
+
+    def reaches(a: str, b: str, seen: set[str]) -> bool:
+        return any(n == b or (n not in seen and reaches(n, b, seen | {n})) for n in edges[a])
+    assert not [m for m in mods if reaches(m, m, set())], edges

@@ -1,9 +1,11 @@
-"""respawn:=true restarts what died: launch_ros per node, `pose-ros run` the whole graph.
+"""respawn:=true restarts what died: the launch file per node, `pose-ros run` the whole graph.
 
-The runner test is for real: a supervised `pose-ros run` on a looping clip, its graph
-process killed with SIGKILL, must come back (a new child process, skeletons again).
-Exit code 2 (bad input at start-up) is not respawned, and without respawn nothing
-comes back.
+One rule for both (pose_ros.graph.RespawnPolicy): not after exit code 0 or 2, at most
+respawn_max_retries times. The launch file's exit handler is called through the launch
+stand-ins; the runner test is for real: a supervised `pose-ros run` on a looping clip,
+its graph process killed with SIGKILL, must come back (a new child process, skeletons
+again), and is given up after the retries. Exit code 2 (bad input at start-up) is not
+respawned, and without respawn nothing comes back.
 """
 from __future__ import annotations
 
@@ -15,43 +17,89 @@ import time
 import psutil
 import pytest
 
-from pose_ros.graph import LAUNCH_ARGUMENTS, build_graph, resolve_args
+from launchstub import LogInfo, Node, ProcessExited, Shutdown, TimerAction, exit_handler, load_launch_file, \
+    nodes_of, run_setup
+from pose_ros.exits import EXIT_BAD_INPUT
+from pose_ros.graph import LAUNCH_ARGUMENTS, RespawnPolicy, build_graph, resolve_args, respawn_policy
 from pose_ros.msg import SkeletonArray
 from rosutil import VENV_BIN, RosSession, start, stop, wait_for
-from test_launch_parity import TREE, launch_node_specs
+
+LAUNCH = load_launch_file()
 
 
-# ------------------------------------------------------------------ launch file (parsed)
-def test_launch_arguments_default_off():
-    assert LAUNCH_ARGUMENTS["respawn"][0] == "false"
-    assert float(LAUNCH_ARGUMENTS["respawn_delay"][0]) > 0
+# ------------------------------------------------------------------ the rule (shared)
+def test_arguments_default_off_with_a_retry_limit():
+    assert LAUNCH_ARGUMENTS["respawn"].default == "false"
+    assert float(LAUNCH_ARGUMENTS["respawn_delay"].default) > 0
+    assert respawn_policy(resolve_args({})) == RespawnPolicy(False, 2.0, 5)
+    assert respawn_policy(resolve_args({"respawn": "true", "respawn_delay": "0.5", "respawn_max_retries": "-1"})) \
+        == RespawnPolicy(True, 0.5, -1)
 
 
-@pytest.mark.parametrize("given, respawn, delay", [
-    ({}, False, 2.0),
-    ({"respawn": "true", "respawn_delay": "0.5"}, True, 0.5),
-    ({"respawn": "true", "video": "clip.mp4", "actions": "true"}, True, 2.0),
+@pytest.mark.parametrize("policy, code, restarts, what", [
+    (RespawnPolicy(True, 1.0, 2), 0, 0, "done"),
+    (RespawnPolicy(True, 1.0, 2), EXIT_BAD_INPUT, 0, "bad_input"),
+    (RespawnPolicy(False, 1.0, 2), EXIT_BAD_INPUT, 0, "bad_input"),
+    (RespawnPolicy(False, 1.0, 2), 1, 0, "done"),
+    (RespawnPolicy(True, 1.0, 2), 1, 0, "respawn"),
+    (RespawnPolicy(True, 1.0, 2), -9, 1, "respawn"),
+    (RespawnPolicy(True, 1.0, 2), -9, 2, "give_up"),
+    (RespawnPolicy(True, 1.0, -1), -9, 1000, "respawn"),
 ])
-def test_launch_node_specs_carry_respawn(given, respawn, delay):
-    specs = launch_node_specs()(resolve_args(given))
-    assert specs and all(s["respawn"] is respawn and s["respawn_delay"] == delay for s in specs)
+def test_after_exit(policy, code, restarts, what):
+    assert policy.after_exit(code, restarts) == what
 
 
-def test_every_pose_ros_node_passes_respawn_to_launch_ros():
-    import ast
-    calls = [n for n in ast.walk(TREE) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Node"]
-    ours = [c for c in calls if any(k.arg == "package" and ast.literal_eval(k.value) == "pose_ros"
-                                    for k in c.keywords)]
-    assert ours
-    for call in ours:
-        kw = {k.arg: ast.unparse(k.value) for k in call.keywords}
-        assert kw.get("respawn") == "spec['respawn']" and kw.get("respawn_delay") == "spec['respawn_delay']", kw
-
-
-@pytest.mark.parametrize("bad", [{"respawn": "maybe"}, {"respawn_delay": "soon"}, {"respawn_delay": "-1"}])
+@pytest.mark.parametrize("bad", [{"respawn": "maybe"}, {"respawn_delay": "soon"}, {"respawn_delay": "-1"},
+                                 {"respawn_max_retries": "1.5"}])
 def test_bad_respawn_values_are_refused(bad):
     with pytest.raises(ValueError):
         build_graph(resolve_args(bad))
+
+
+# ------------------------------------------------------------------ the launch file's exit handler
+def _estimator(actions) -> Node:
+    return next(n for n in nodes_of(actions) if n.kw["executable"] == "pose_estimator")
+
+
+class _Ctx:
+    is_shutdown = False
+
+
+@pytest.mark.parametrize("respawn", ["false", "true"])
+def test_launch_ends_when_a_node_exits_with_bad_input(respawn):
+    """backend or model broken in the params file: the estimator exits 2 and the launch ends (before, a
+    video_source waited for it forever, and respawn:=true restarted it forever)."""
+    actions = run_setup(LAUNCH, {"video": "clip.mp4", "respawn": respawn})
+    est = _estimator(actions)
+    [shutdown] = exit_handler(actions, est)(ProcessExited(EXIT_BAD_INPUT), _Ctx())
+    assert isinstance(shutdown, Shutdown) and "pose_estimator exited with code 2" in shutdown.kw["reason"]
+
+
+def test_launch_respawns_a_crash_up_to_the_limit():
+    actions = run_setup(LAUNCH, {"respawn": "true", "respawn_delay": "0.5", "respawn_max_retries": "2"})
+    node = _estimator(actions)
+    for attempt in (1, 2):
+        log, timer = exit_handler(actions, node)(ProcessExited(-9), _Ctx())
+        assert isinstance(log, LogInfo) and f"respawn {attempt} in 0.5 s" in log.kw["msg"]
+        assert isinstance(timer, TimerAction) and timer.kw["period"] == 0.5
+        actions = timer.kw["actions"]
+        new = _estimator(actions)
+        assert new is not node and new.kw == node.kw, "a fresh Node action with the same settings"
+        node = new
+    [log] = exit_handler(actions, node)(ProcessExited(1), _Ctx())
+    assert isinstance(log, LogInfo) and "respawn_max_retries=2 reached" in log.kw["msg"]
+
+
+def test_launch_does_nothing_on_a_clean_exit_a_crash_without_respawn_or_at_shutdown():
+    actions = run_setup(LAUNCH, {"video": "clip.mp4"})
+    handler = exit_handler(actions, nodes_of(actions)[0])
+    assert handler(ProcessExited(0), _Ctx()) is None
+    assert handler(ProcessExited(1), _Ctx()) is None
+    respawning = run_setup(LAUNCH, {"respawn": "true"})
+    shutting_down = _Ctx()
+    shutting_down.is_shutdown = True
+    assert exit_handler(respawning, _estimator(respawning))(ProcessExited(-2), shutting_down) is None
 
 
 # ------------------------------------------------------------------ the runner (for real)
@@ -100,6 +148,27 @@ def test_runner_respawns_a_killed_graph(person_clip, tmp_path):
     assert "respawn 1 in 0.5 s" in out and "(respawn 1)" in out, out[-3000:]
     assert "Traceback" not in out, out[-3000:]
     assert wait_for(lambda: not psutil.pid_exists(second.pid), 10), "Ctrl-C stops the graph too"
+
+
+@pytest.mark.timeout(180)
+def test_runner_gives_up_after_respawn_max_retries(person_clip, tmp_path):
+    log = tmp_path / "run.log"
+    ros = RosSession()
+    got = ros.collect(SkeletonArray, "/pose/skeletons")
+    proc = start(_run_cmd(person_clip, tmp_path, "respawn:=true", "respawn_delay:=0.1", "respawn_max_retries:=0"),
+                 log)
+    try:
+        assert wait_for(lambda: len(got) >= 1, 90), log.read_text()[-3000:]
+        [first] = _children(proc.pid)
+        first.send_signal(signal.SIGKILL)
+        code = proc.wait(30)
+    finally:
+        stop(proc)
+        ros.close()
+    out = log.read_text()
+    assert code == 1, out[-3000:]
+    assert "after 0 respawns; respawn_max_retries=0 reached, not respawned" in out, out[-3000:]
+    assert out.count("graph started in process") == 1 and "Traceback" not in out, out[-3000:]
 
 
 @pytest.mark.timeout(120)

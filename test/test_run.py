@@ -8,8 +8,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 from visualization_msgs.msg import Marker, MarkerArray
 
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
-from rosutil import RosSession, start, stop, wait_for
-from test_graph import check_person_in_region
+from rosutil import VENV_BIN as VENV_BIN_DIR, RosSession, start, stop, wait_for
+from conftest import check_person_in_region
 
 
 @pytest.mark.timeout(120)
@@ -89,3 +89,61 @@ def test_pose_tracker_node_assigns_ids(tmp_path):
     right = {max(m.skeletons, key=lambda s: s.keypoints[0].x).id for m in late}
     assert len(left) == 1 and len(right) == 1 and left != right and "" not in left | right
     assert all(s.track_state == Skeleton.STATE_TRACKED for m in late for s in m.skeletons)
+
+
+def test_params_file_value_wins_over_an_argument_not_given(tmp_path):
+    """The ROS-install issue: `backend: movenet` in the user's params file was replaced by the
+    backend argument's default. Real nodes, in-process, as `pose-ros run` creates them."""
+    import rclpy
+
+    from pose_ros.graph import build_graph, resolve_args
+    from pose_ros.runner import create_nodes
+    params = tmp_path / "mine.yaml"
+    params.write_text("/**/pose_estimator:\n  ros__parameters:\n    autostart: false\n    backend: movenet\n"
+                      "    compressed: true\n/**/action_classifier:\n  ros__parameters:\n    autostart: false\n")
+    rclpy.init()
+    try:
+        for given, backend, compressed in [({}, "movenet", True),
+                                           ({"backend": "topdown", "compressed": "false"}, "topdown", False)]:
+            args = resolve_args({"params_file": str(params), "actions": "false", **given})
+            [est] = create_nodes(build_graph(args), args["params_file"])
+            try:
+                assert (est.params["backend"], est.params["compressed"]) == (backend, compressed), given
+                assert est.get_namespace() == "/pose"
+            finally:
+                est.destroy_node()
+    finally:
+        rclpy.try_shutdown()
+
+
+@pytest.mark.parametrize("arg, allowed", [("backend:=nonsense", "mediapipe, movenet, topdown, onnx"),
+                                          ("log_level:=loud", "debug, info, warn, error, fatal"),
+                                          ("rviz:=maybe", "true, false")])
+def test_run_refuses_values_outside_the_choices(arg, allowed):
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-m", "pose_ros.cli", "run", arg], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 2 and allowed in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+@pytest.mark.timeout(120)
+def test_run_with_rviz_but_without_rviz2_warns_and_serves(tmp_path):
+    """rviz:=true where rviz2 is not installed: one warning naming the apt package, the graph runs."""
+    import os
+    env = dict(os.environ, PATH=str(VENV_BIN_DIR))  # the venv has no rviz2
+    env.pop("AMENT_PREFIX_PATH", None)
+    ros = RosSession()
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    run = start(["pose-ros", "run", "rviz:=true", "actions:=false", "backend:=movenet", "log_level:=warn"],
+                tmp_path / "run.log", env=env)
+    try:
+        ok = wait_for(lambda: any(st.name == "/pose/pose_estimator" for d in diags for st in d.status), 60)
+    finally:
+        code = stop(run)
+        ros.close()
+    log = (tmp_path / "run.log").read_text()
+    assert ok, log[-3000:]
+    assert "sudo apt install ros-jazzy-rviz2" in log and "Traceback" not in log, log[-3000:]
+    assert code in (0, -2, 130), log[-2000:]
+    assert "configure: done" not in log, "log_level:=warn reaches the nodes"

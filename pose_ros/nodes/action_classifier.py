@@ -55,12 +55,14 @@ class ActionClassifierNode(ManagedNode):
         self._sub = None
         self.input = RateMeter()
         self.stages = StageTimes()
-        self.pub_actions = self.create_publisher(ActionArray, "actions", OUT_QOS)
-        self.pub_gestures = self.create_publisher(GestureArray, "gestures", OUT_QOS)
-        self.pub_angles = self.create_publisher(JointAnglesArray, "joint_angles", OUT_QOS)
         self.diagnostics = Diagnostics(self, self._health)
         if self.params["autostart"]:
             self.autostart()
+
+    def create_publishers(self) -> None:
+        self.pub_actions = self.add_publisher(ActionArray, "actions", OUT_QOS)
+        self.pub_gestures = self.add_publisher(GestureArray, "gestures", OUT_QOS)
+        self.pub_angles = self.add_publisher(JointAnglesArray, "joint_angles", OUT_QOS)
 
     def configure_node(self) -> None:
         """The learned temporal model by default, the rules when asked.
@@ -184,7 +186,3 @@ class ActionClassifierNode(ManagedNode):
                        window_start=conv.sec_to_stamp(a.window_start), window_end=conv.sec_to_stamp(a.window_end))
                 for tid, a in r.actions]))
 
-
-def main(args=None) -> int:
-    from pose_ros.nodes.entry import spin_node
-    return spin_node(ActionClassifierNode, args)

@@ -1,25 +1,15 @@
-"""Process entry points for the node executables (console scripts and lib/pose_ros)."""
+"""Process entry points for the node executables (console scripts and lib/pose_ros).
+
+The executables are those of the registry in ``pose_ros.graph.EXECUTABLES``; each gets a
+module-level function of its own name here, which setup.py's console scripts and the
+lib/pose_ros scripts (scripts/node_entry.py.in) call.
+"""
 from __future__ import annotations
 
-import importlib
 import sys
+from typing import Callable
 
-
-# executable name -> "module:NodeClass"
-NODES = {
-    "video_source": "pose_ros.nodes.video_source:VideoSourceNode",
-    "pose_estimator": "pose_ros.nodes.pose_estimator:PoseEstimatorNode",
-    "pose_tracker": "pose_ros.nodes.pose_tracker:PoseTrackerNode",
-    "action_classifier": "pose_ros.nodes.action_classifier:ActionClassifierNode",
-    "hands_up_stop": "pose_ros.examples.hands_up_stop:HandsUpStopNode",
-    "follow_person": "pose_ros.examples.follow_person:FollowPersonNode",
-    "point_target": "pose_ros.examples.point_target:PointTargetNode",
-}
-
-
-def node_class(name: str):
-    module, cls = NODES[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+from pose_ros.graph import EXECUTABLES, node_class
 
 
 def spin_node(cls, args=None) -> int:
@@ -32,18 +22,15 @@ def main(name: str) -> int:
     return spin_node(node_class(name))
 
 
-def _entry(name: str):
-    """A console-script function for node ``name`` (setup.py points each executable at one)."""
+def _entry(name: str) -> Callable[[], int]:
+    """A console-script function for node ``name``."""
     def run() -> int:
         return main(name)
     run.__name__ = run.__qualname__ = name
     return run
 
 
-video_source = _entry("video_source")
-pose_estimator = _entry("pose_estimator")
-pose_tracker = _entry("pose_tracker")
-action_classifier = _entry("action_classifier")
-hands_up_stop = _entry("hands_up_stop")
-follow_person = _entry("follow_person")
-point_target = _entry("point_target")
+for _name in EXECUTABLES:  # video_source, pose_estimator, ... as module attributes
+    globals()[_name] = _entry(_name)
+del _name
+

@@ -1,7 +1,10 @@
 """Managed (lifecycle) nodes: configure loads, activate subscribes, deactivate idles.
 
-``ManagedNode`` wraps rclpy's LifecycleNode so that a failing transition logs one
-clear line and returns FAILURE instead of raising, and so that ``autostart``
+``ManagedNode`` is rclpy's LifecycleNode used the way ros2/demos' ``lifecycle_py`` does:
+outputs are lifecycle publishers created in configure (:meth:`create_publishers`) and
+destroyed in cleanup, so rclpy itself drops what a node publishes while inactive; the
+node's state is rclpy's state machine (:attr:`state`), never a copy of it. A failing
+transition logs one clear line and returns FAILURE instead of raising, and ``autostart``
 (default true) brings the node straight to active, as a plain node would start.
 
 A node that autostarts and cannot configure or activate (a missing model file, say)
@@ -13,10 +16,31 @@ serving, so the manager can fix parameters and try again.
 """
 from __future__ import annotations
 
+import importlib.metadata
+import re
+
+from lifecycle_msgs.msg import Transition
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.lifecycle.node import LifecycleNodeMixin
 
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+_TRANSITION_NAMES = {v: k[len("TRANSITION_"):].lower() for k, v in vars(Transition).items()
+                     if k.startswith("TRANSITION_") and isinstance(v, int)}
+
+
+def rclpy_version() -> tuple[int, ...]:
+    """The installed rclpy's version, (0,) when unknown."""
+    try:
+        return tuple(int(x) for x in re.findall(r"\d+", importlib.metadata.version("rclpy"))[:3]) or (0,)
+    except importlib.metadata.PackageNotFoundError:
+        return (0,)
+
+
+# rclpy before 8.0.0 (Humble 3.x, Jazzy 7.x; checked in 7.1.6's lifecycle/node.py) lets the
+# RCLError of a transition that is invalid in the current state ("Transition is not
+# registered") escape the change_state service callback, which ends the node's spin:
+# https://github.com/ros2/rclpy/issues/1209, fixed by ros2/rclpy#1319 in 8.0.0 (Kilted).
+NEEDS_TRANSITION_WORKAROUND = rclpy_version() < (8,)
 
 
 class StartupError(RuntimeError):
@@ -24,15 +48,28 @@ class StartupError(RuntimeError):
 
 
 class ManagedNode(LifecycleNode):
-    """Subclasses implement configure_node / activate_node / deactivate_node / cleanup_node."""
+    """Subclasses implement create_publishers / configure_node / activate_node / deactivate_node / cleanup_node."""
 
     def __init__(self, name: str, **kwargs) -> None:
         super().__init__(name, **kwargs)
-        self.active = False
-        self.configured = False
         self.transition_error: str | None = None  # last failed transition, for diagnostics
         self.transition_exception: BaseException | None = None
         self.autostarting = False
+        self._lifecycle_publishers: list = []
+
+    # -- state, from rclpy's state machine -------------------------------------------------
+    @property
+    def state(self) -> str:
+        """rclpy's current state label: unconfigured, inactive, active, finalized or a transition state."""
+        return self._state_machine.current_state[1]
+
+    @property
+    def active(self) -> bool:
+        return self.state == "active"
+
+    @property
+    def configured(self) -> bool:
+        return self.state in ("inactive", "active")
 
     def autostart(self) -> None:
         """Configure and activate now (the autostart parameter).
@@ -54,21 +91,30 @@ class ManagedNode(LifecycleNode):
         """Parameters that need a reload may change only while not active."""
         return not self.active
 
-    def _LifecycleNodeMixin__on_change_state(self, req, resp):  # noqa: N802 (overrides rclpy's private handler)
-        """A transition that is invalid in the current state gets success=False and a log line.
+    def add_publisher(self, msg_type, topic: str, qos):
+        """A lifecycle publisher (silent unless active), destroyed again at cleanup; for create_publishers."""
+        pub = self.create_lifecycle_publisher(msg_type, topic, qos)
+        self._lifecycle_publishers.append(pub)
+        return pub
 
-        rclpy raises out of the service callback instead, which ends the node's spin.
-        """
-        try:
-            return LifecycleNodeMixin._LifecycleNodeMixin__on_change_state(self, req, resp)
-        except Exception as exc:
-            sid, label = self._state_machine.current_state
-            name = req.transition.label or f"id {req.transition.id}"
-            self.get_logger().error(f"lifecycle transition {name} refused in state '{label}': {exc}")
-            resp.success = False
-            return resp
+    def _destroy_publishers(self) -> None:
+        for pub in self._lifecycle_publishers:
+            self.destroy_lifecycle_publisher(pub)
+        self._lifecycle_publishers.clear()
+
+    def destroy_node(self) -> None:
+        """Shut down through the state machine first (deactivate, clean up), as rclcpp's LifecycleNode does."""
+        if self.state in ("unconfigured", "inactive", "active"):
+            try:
+                self.trigger_shutdown()
+            except Exception as exc:  # the context may be gone (Ctrl-C); destroying must go on
+                self.get_logger().debug(f"shutdown transition skipped: {exc}")
+        super().destroy_node()
 
     # -- hooks for subclasses --------------------------------------------------------------
+    def create_publishers(self) -> None:
+        """Create the outputs with :meth:`add_publisher` (called at configure, after configure_node)."""
+
     def configure_node(self) -> None: ...
 
     def activate_node(self) -> None: ...
@@ -94,38 +140,68 @@ class ManagedNode(LifecycleNode):
         self.get_logger().info(f"{what}: done")
         return SUCCESS
 
+    def _configure(self) -> None:
+        self.configure_node()
+        try:
+            self.create_publishers()
+        except Exception:
+            self._destroy_publishers()
+            self.cleanup_node()
+            raise
+
+    def _cleanup(self) -> None:
+        try:
+            self.cleanup_node()
+        finally:
+            self._destroy_publishers()
+
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        ret = self._run("configure", self.configure_node)
-        self.configured = ret == SUCCESS
-        return ret
+        return self._run("configure", self._configure)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         ret = self._run("activate", self.activate_node)
         if ret == SUCCESS:
-            super().on_activate(state)
-            self.active = True
+            ret = super().on_activate(state)  # enables the lifecycle publishers
         return ret
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.active = False
-        super().on_deactivate(state)
+        super().on_deactivate(state)  # silences the lifecycle publishers first
         return self._run("deactivate", self.deactivate_node)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.configured = False
-        return self._run("cleanup", self.cleanup_node)
+        return self._run("cleanup", self._cleanup)
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self.active:
-            self.active = False
+        """``state`` is the state shut down from: undo what it holds."""
+        if state.label == "active":
+            super().on_deactivate(state)
             self._run("deactivate", self.deactivate_node)
-        if self.configured:
-            self.configured = False
-            self._run("cleanup", self.cleanup_node)
+        if state.label in ("active", "inactive"):
+            self._run("cleanup", self._cleanup)
         return SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.get_logger().error(f"error in state {state.label}; cleaning up to unconfigured")
-        self.active = False
-        self.on_shutdown(state)
+        """A transition raised past _run (rclpy's own part of it): undo everything, back to unconfigured."""
+        self.get_logger().error(f"error in a transition from state '{state.label}'; cleaning up to unconfigured")
+        super().on_deactivate(state)
+        self._run("deactivate", self.deactivate_node)
+        self._run("cleanup", self._cleanup)
         return SUCCESS
+
+
+def _on_change_state_without_raising(self: ManagedNode, req, resp):
+    """rclpy's change_state service handler, with an invalid transition answered success=False and a log line."""
+    try:
+        return LifecycleNodeMixin._LifecycleNodeMixin__on_change_state(self, req, resp)
+    except Exception as exc:
+        tid = req.transition.id
+        name = req.transition.label or f"{tid} ({_TRANSITION_NAMES.get(tid, 'unknown')})"
+        self.get_logger().error(f"lifecycle transition {name} refused in state '{self.state}': {exc}")
+        resp.success = False
+        return resp
+
+
+if NEEDS_TRANSITION_WORKAROUND:
+    # Overrides the name-mangled private handler that LifecycleNodeMixin registers as the
+    # change_state service callback (self.__on_change_state resolves through the MRO).
+    ManagedNode._LifecycleNodeMixin__on_change_state = _on_change_state_without_raising

@@ -82,9 +82,6 @@ class PoseEstimatorNode(ManagedNode):
         self._dirty = False  # a reload parameter changed while inactive
         self.pipeline: PosePipeline | None = None
         self.backend_error: str | None = None
-        self.pub_skeletons = self.create_publisher(SkeletonArray, "skeletons", OUT_QOS)
-        self.pub_markers = self.create_publisher(MarkerArray, "markers", OUT_QOS)
-        self.pub_annotated = self.create_publisher(Image, "image_annotated", OUT_QOS)
         self.health = EstimatorHealth(self)
         self.diagnostics = Diagnostics(self, self.health.collect)
         self._worker = threading.Thread(target=self._work, name="pose_estimator_worker", daemon=True)
@@ -93,6 +90,11 @@ class PoseEstimatorNode(ManagedNode):
             self.autostart()
 
     # -- lifecycle -----------------------------------------------------------------------
+    def create_publishers(self) -> None:
+        self.pub_skeletons = self.add_publisher(SkeletonArray, "skeletons", OUT_QOS)
+        self.pub_markers = self.add_publisher(MarkerArray, "markers", OUT_QOS)
+        self.pub_annotated = self.add_publisher(Image, "image_annotated", OUT_QOS)
+
     def configure_node(self) -> None:
         p = self.params
         name = p["backend"]
@@ -255,8 +257,3 @@ class PoseEstimatorNode(ManagedNode):
         self._worker.join(timeout=5.0)
         self.cleanup_node()
         super().destroy_node()
-
-
-def main(args=None) -> int:
-    from pose_ros.nodes.entry import spin_node
-    return spin_node(PoseEstimatorNode, args)

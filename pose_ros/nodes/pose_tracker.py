@@ -86,8 +86,3 @@ class PoseTrackerNode(Node):
             cam = CameraModel.guess(max(msg.image_width, 1), max(msg.image_height, 1))
             self.pub_markers.publish(build_markers(people, msg.header, cam, p["marker_plane_depth"],
                                                    p["draw_min_score"]))
-
-
-def main(args=None) -> int:
-    from pose_ros.nodes.entry import spin_node
-    return spin_node(PoseTrackerNode, args)

@@ -148,8 +148,3 @@ class VideoSourceNode(Node):
         self._thread.join(timeout=5.0)
         self.src.close()
         super().destroy_node()
-
-
-def main(args=None) -> int:
-    from pose_ros.nodes.entry import spin_node
-    return spin_node(VideoSourceNode, args)

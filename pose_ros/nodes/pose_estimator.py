@@ -18,7 +18,7 @@ from pose_ros.core.draw import draw_people
 from pose_ros.core.imaging.raw import ImageError
 from pose_ros.core.models import ModelError
 from pose_ros.core.pipeline import CameraModel, PosePipeline
-from pose_ros.msg import SkeletonArray
+from pose_ros.msg import ActionArray, SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.diagnostics import Diagnostics
 from pose_ros.nodes.estimator_health import EstimatorHealth
@@ -78,6 +78,7 @@ class PoseEstimatorNode(ManagedNode):
         self._running = True
         self._camera: CameraModel | None = None
         self._depth_msg = None
+        self._actions: dict[str, tuple[str, float]] = {}  # track id -> (label, stamp s) from action_classifier
         self._subs: list = []
         self._dirty = False  # a reload parameter changed while inactive
         self.pipeline: PosePipeline | None = None
@@ -142,6 +143,8 @@ class PoseEstimatorNode(ManagedNode):
         if p["use_depth"]:
             self._subs.append(self.create_subscription(Image, "depth", self._on_depth, qos))
         self._subs.append(self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data))
+        if p["publish_annotated"]:  # the classifier's labels, drawn beside each id
+            self._subs.append(self.create_subscription(ActionArray, "actions", self._on_actions, OUT_QOS))
 
     def deactivate_node(self) -> None:
         for sub in self._subs:
@@ -183,6 +186,17 @@ class PoseEstimatorNode(ManagedNode):
 
     def _on_depth(self, msg: Image) -> None:
         self._depth_msg = msg
+
+    def _on_actions(self, msg: ActionArray) -> None:
+        """Keep the newest label per track (executor thread); tracks gone for 2 s are forgotten."""
+        stamp = conv.stamp_to_sec(msg.header.stamp)
+        labels = {k: v for k, v in self._actions.items() if abs(stamp - v[1]) <= 2.0}
+        labels.update((a.id, (a.label, stamp)) for a in msg.actions)
+        self._actions = labels  # one reference swap: the worker reads a complete dict
+
+    def _labels(self, stamp: float) -> dict[str, str]:
+        """Current action per track id at image time ``stamp`` (labels older than 2 s are stale)."""
+        return {k: v[0] for k, v in self._actions.items() if abs(stamp - v[1]) <= 2.0}
 
     def _on_info(self, msg: CameraInfo) -> None:
         if msg.k[0] > 0:
@@ -228,7 +242,8 @@ class PoseEstimatorNode(ManagedNode):
         t3 = time.perf_counter()
         if p["publish_annotated"] and self.pub_annotated.get_subscription_count() > 0:
             bgr = rgb[:, :, ::-1].copy()  # our own buffer to draw on
-            draw_people(bgr, result.people, p["draw_min_score"])
+            labels = self._labels(conv.stamp_to_sec(msg.header.stamp))
+            draw_people(bgr, result.people, p["draw_min_score"], actions=labels)
             self.pub_annotated.publish(conv.bgr_to_image_msg(bgr, msg.header))
         t4 = time.perf_counter()
         self.stats["processed"] += 1

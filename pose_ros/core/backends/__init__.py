@@ -16,6 +16,7 @@ BACKENDS: dict[str, str] = {
     "movenet": "pose_ros.core.backends.movenet:MoveNetBackend",
     "topdown": "pose_ros.core.backends.topdown:TopDownBackend",
     "onnx": "pose_ros.core.backends.onnx:OnnxBackend",
+    "yolo": "pose_ros.core.detection.yolo:YoloPoseBackend",   # opt-in: `make yolo` (AGPL-3.0 weights)
 }
 
 

@@ -1,0 +1,247 @@
+"""YOLO11n-pose: one-stage multi-person pose, opt-in (the weights are AGPL-3.0).
+
+`make yolo` exports the official Ultralytics checkpoint once to an ONNX file with
+dynamic height and width (see scripts/yolo_setup.sh); at run time only that file is
+loaded, never the pickled .pt, and nothing is downloaded. The ONNX graph ends before
+NMS (Ultralytics' NMS export needs torchvision), so decoding and class-agnostic NMS
+happen here in numpy.
+
+The input keeps the image's aspect: the longer side is scaled to ``input_size`` and
+the shorter side padded up to a multiple of 32 (Ultralytics' "rect" letterbox, grey
+114), so a 640x480 camera runs at 640x480 with no padding at all and 16:9 at 640x384.
+Runs on OpenVINO or ONNX Runtime (``runtime``); OpenVINO compiles one static-shape
+model per input shape, which a camera keeps.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from pose_ros.core.backends.base import BackendError
+from pose_ros.core.image import as_cv2_input
+from pose_ros.core.models import YOLO_LICENCE, ModelError, one_line, resolve_yolo
+from pose_ros.core.skeleton import NUM_COCO17, Person, mask_missing
+
+STRIDE = 32
+PAD_VALUE = 114          # Ultralytics' letterbox grey
+RUNTIMES = ("auto", "openvino", "onnxruntime")
+_ROWS = 5 + 3 * NUM_COCO17   # cx, cy, w, h, person score, 17 x (x, y, score)
+
+
+def input_shape(height: int, width: int, input_size: int) -> tuple[int, int]:
+    """(h, w) of the network input: longer side ``input_size``, shorter side padded to a multiple of 32."""
+    scale = input_size / max(height, width)
+    in_h = max(STRIDE, int(np.ceil(round(height * scale) / STRIDE)) * STRIDE)
+    in_w = max(STRIDE, int(np.ceil(round(width * scale) / STRIDE)) * STRIDE)
+    return in_h, in_w
+
+
+def letterbox_geometry(height: int, width: int, in_h: int, in_w: int) -> tuple[float, int, int, int, int]:
+    """(scale, resized h, resized w, top pad, left pad) to fit an image centred into (in_h, in_w)."""
+    scale = min(in_h / height, in_w / width)
+    nh, nw = min(in_h, round(height * scale)), min(in_w, round(width * scale))
+    return scale, nh, nw, (in_h - nh) // 2, (in_w - nw) // 2
+
+
+def letterbox(rgb: np.ndarray, input_size: int,
+              buffers: dict[tuple[int, int], np.ndarray] | None = None) -> tuple[np.ndarray, tuple[float, int, int]]:
+    """Letterboxed (1, 3, h, w) float32 in [0, 1] and its (scale, top, left).
+
+    With ``buffers`` (one float array per input shape, kept by the caller) the grey
+    border is written once per shape and each frame writes only the image area,
+    normalising while it transposes: no padded uint8 copy, no second float pass.
+    """
+    height, width = rgb.shape[:2]
+    in_h, in_w = input_shape(height, width, input_size)
+    scale, nh, nw, top, left = letterbox_geometry(height, width, in_h, in_w)
+    x = None if buffers is None else buffers.get((in_h, in_w))
+    if x is None:
+        x = np.full((1, 3, in_h, in_w), PAD_VALUE / 255.0, np.float32)
+        if buffers is not None:
+            buffers[(in_h, in_w)] = x
+    img = rgb
+    if (nh, nw) != (height, width):
+        img = cv2.resize(as_cv2_input(rgb), (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    np.multiply(img.transpose(2, 0, 1), np.float32(1.0 / 255.0), out=x[0, :, top:top + nh, left:left + nw],
+                casting="unsafe")
+    return x, (scale, top, left)
+
+
+def box_iou_matrix(boxes: np.ndarray) -> np.ndarray:
+    """(N, N) IoU of xyxy boxes, vectorised."""
+    x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
+    area = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
+    iw = np.clip(np.minimum(x2[:, None], x2[None]) - np.maximum(x1[:, None], x1[None]), 0, None)
+    ih = np.clip(np.minimum(y2[:, None], y2[None]) - np.maximum(y1[:, None], y1[None]), 0, None)
+    inter = iw * ih
+    union = area[:, None] + area[None] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, max_keep: int,
+        max_candidates: int = 300) -> np.ndarray:
+    """Greedy class-agnostic NMS; indices of kept boxes, best score first.
+
+    The IoU matrix of the ``max_candidates`` best boxes is computed once; the greedy
+    pass then only ORs rows, and stops as soon as ``max_keep`` boxes are kept.
+    """
+    if len(scores) == 0 or max_keep <= 0:
+        return np.zeros(0, np.intp)
+    order = np.argsort(-scores, kind="stable")[:max_candidates]
+    iou = box_iou_matrix(boxes[order].astype(np.float32, copy=False))
+    suppressed = np.zeros(len(order), bool)
+    keep: list[int] = []
+    for i in range(len(order)):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        if len(keep) >= max_keep:
+            break
+        suppressed |= iou[i] > iou_threshold
+    return order[np.asarray(keep, np.intp)]
+
+
+def decode(raw: np.ndarray, scale: float, pad_top: int, pad_left: int, height: int, width: int, *,
+           min_person_score: float, min_keypoint_score: float, iou_threshold: float,
+           max_people: int) -> list[Person]:
+    """Raw (56, A) or (1, 56, A) model output -> Persons in image pixels, best score first.
+
+    Rows: box centre x, y, width, height (input pixels), person score, then x, y and
+    visibility score per COCO-17 keypoint (sigmoids are inside the graph).
+    """
+    pred = raw.reshape(_ROWS, -1)
+    cand = np.flatnonzero(pred[4] > min_person_score)
+    if cand.size == 0:
+        return []
+    sel = pred[:, cand].T.astype(np.float32)            # (n, 56), only the candidates
+    scores = sel[:, 4]
+    ok = np.isfinite(sel).all(axis=1)
+    sel, scores = sel[ok], scores[ok]
+    boxes = np.empty((len(sel), 4), np.float32)
+    boxes[:, :2] = sel[:, :2] - 0.5 * sel[:, 2:4]
+    boxes[:, 2:] = sel[:, :2] + 0.5 * sel[:, 2:4]
+    keep = nms(boxes, scores, iou_threshold, max_people)
+    if keep.size == 0:
+        return []
+    offset = np.array([pad_left, pad_top], np.float32)
+    inv = np.float32(1.0 / scale)
+    boxes = (boxes[keep].reshape(-1, 2, 2) - offset) * inv
+    boxes = boxes.reshape(-1, 4)
+    np.clip(boxes[:, 0::2], 0, width, out=boxes[:, 0::2])
+    np.clip(boxes[:, 1::2], 0, height, out=boxes[:, 1::2])
+    kp = sel[keep, 5:].reshape(-1, NUM_COCO17, 3)
+    kp[..., :2] = (kp[..., :2] - offset) * inv
+    people = []
+    for i in range(len(keep)):
+        people.append(Person(keypoints=mask_missing(kp[i], min_keypoint_score), score=float(scores[keep[i]]),
+                             box=boxes[i]))
+    return people
+
+
+def _load_openvino(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """OpenVINO CPU runner: one static-shape compiled model per input shape (compiled on first use)."""
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(path)
+    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
+              "INFERENCE_PRECISION_HINT": "f32"}   # no silent bf16 on CPUs that have it
+    requests: dict[tuple[int, ...], object] = {}
+
+    def run(x: np.ndarray) -> np.ndarray:
+        req = requests.get(x.shape)
+        if req is None:
+            m = model.clone()
+            m.reshape({m.input(0).get_any_name(): list(x.shape)})
+            req = core.compile_model(m, "CPU", config).create_infer_request()
+            requests[x.shape] = req
+        return req.infer({0: x})[0]
+
+    return run
+
+
+def _load_onnxruntime(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """ONNX Runtime CPU runner (dynamic shapes)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})[0]
+
+
+def pick_runtime(runtime: str) -> str:
+    """'auto' -> openvino when installed (faster on this model, see README), else onnxruntime."""
+    if runtime not in RUNTIMES:
+        raise BackendError(f"yolo runtime must be one of {list(RUNTIMES)}, got {runtime!r}")
+    if runtime != "auto":
+        return runtime
+    import importlib.util
+    return "openvino" if importlib.util.find_spec("openvino") is not None else "onnxruntime"
+
+
+class YoloPoseBackend:
+    """YOLO11n-pose on the CPU; see the module docstring. Opt-in: the weights are AGPL-3.0."""
+
+    name = "yolo"
+    licence = YOLO_LICENCE
+
+    def __init__(self, input_size: int = 640, min_person_score: float = 0.25, min_keypoint_score: float = 0.05,
+                 iou_threshold: float = 0.7, max_people: int = 20, num_threads: int = 2, runtime: str = "auto",
+                 param_prefix: str = "", quiet: bool = False) -> None:
+        """``param_prefix`` is accepted like the other backends' (this one has no model path parameter)."""
+        if input_size < STRIDE or input_size % STRIDE:
+            raise BackendError(f"yolo input_size must be a positive multiple of 32, got {input_size}")
+        if max_people < 1:
+            raise BackendError(f"yolo max_people must be >= 1, got {max_people}")
+        self.input_size = int(input_size)
+        self.min_person_score = float(min_person_score)
+        self.min_keypoint_score = float(min_keypoint_score)
+        self.iou_threshold = float(iou_threshold)
+        self.max_people = int(max_people)
+        self.runtime = pick_runtime(runtime)
+        path, self.record = resolve_yolo()
+        self.model_path = path
+        loader = _load_openvino if self.runtime == "openvino" else _load_onnxruntime
+        try:
+            self._run: Callable[[np.ndarray], np.ndarray] | None = loader(os.fspath(path), max(1, int(num_threads)))
+        except ImportError as exc:
+            raise BackendError(f"{self.runtime} is not installed ({exc}); run `make setup`") from exc
+        except Exception as exc:  # both runtimes raise their own exception types
+            raise ModelError(f"cannot load {path} ({one_line(exc)}); run `make yolo` again") from exc
+        self.model = f"yolo11n-pose ({path.name}, {self.runtime}; weights licence {self.licence})"
+        self._inputs: dict[tuple[int, int], np.ndarray] = {}
+        if not quiet:   # stated at every start-up: an AGPL-3.0 model is running
+            print(f"[pose_ros] backend yolo: {self.model}", file=sys.stderr)
+
+    def run(self, rgb: np.ndarray) -> tuple[np.ndarray, tuple[float, int, int]]:
+        """Raw (56, A) model output for an RGB image and the letterbox (scale, top, left)."""
+        if self._run is None:
+            raise BackendError("YoloPoseBackend used after close(); create a new backend")
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise BackendError(f"yolo expects an (H, W, 3) uint8 RGB image, got {rgb.dtype} {rgb.shape}")
+        x, geometry = letterbox(rgb, self.input_size, self._inputs)
+        return np.asarray(self._run(x))[0], geometry
+
+    def infer(self, rgb: np.ndarray) -> list[Person]:
+        """People in ``rgb`` (H, W, 3 uint8, not modified), best score first, keypoints in pixels."""
+        raw, (scale, top, left) = self.run(rgb)
+        return decode(raw, scale, top, left, rgb.shape[0], rgb.shape[1], min_person_score=self.min_person_score,
+                      min_keypoint_score=self.min_keypoint_score, iou_threshold=self.iou_threshold,
+                      max_people=self.max_people)
+
+    def close(self) -> None:
+        """Drop the runtime session (its memory and threads)."""
+        self._run = None
+        self._inputs.clear()
+
+
+__all__ = ["RUNTIMES", "YoloPoseBackend", "box_iou_matrix", "decode", "input_shape", "letterbox", "letterbox_geometry",
+           "nms", "pick_runtime"]

@@ -11,7 +11,7 @@ from conftest import CLIP_PERSON_REGION, read_demo_rgb
 
 from pose_ros.core.backends import BackendError, PoseBackend, create_backend
 from pose_ros.core.detection.yolo import (
-    PAD_VALUE, box_iou_matrix, decode, input_shape, letterbox, letterbox_geometry, nms, pick_runtime,
+    PAD_VALUE, box_iou_matrix, decode, fuse_flipped, input_shape, letterbox, letterbox_geometry, nms, pick_runtime,
 )
 from pose_ros.core.models import YOLO_ONNX, YOLO_SIDECAR, ModelError, resolve_yolo, sha256_file, yolo_dir
 
@@ -109,6 +109,29 @@ def test_decode_limits_people_clips_boxes_and_drops_non_finite():
     top = decode(raw, 1.0, 0, 0, 480, 640, **DECODE)[0]
     assert top.score == pytest.approx(0.99) and top.box.tolist() == [0, 0, 25, 25]
     assert decode(np.zeros((1, 56, 10), np.float32), 1.0, 0, 0, 480, 640, **DECODE) == []
+
+
+def test_flip_fusion_mirrors_back_swaps_sides_and_averages():
+    width = 100
+    boxes = np.array([[10, 10, 30, 60], [60, 10, 80, 60]], np.float32)
+    scores = np.array([0.9, 0.6], np.float32)
+    kp = np.zeros((2, 17, 3), np.float32)
+    kp[..., 0], kp[..., 1], kp[..., 2] = 20, 30, 0.8
+    kp[0, 5, 0], kp[0, 6, 0] = 24, 16                  # person 0: left shoulder at x 24, right at 16
+    # person 0 as the mirrored image shows it: x -> 100 - x, and its left shoulder is the model's "right"
+    mkp = kp[:1].copy()
+    mkp[..., 0] = width - kp[:1, :, 0]
+    mkp[0, 5, 0], mkp[0, 6, 0] = width - 16 + 2, width - 24 + 2    # 2 px off, to see the average
+    mkp[..., 2] = 0.6
+    mboxes = np.array([[70, 10, 90, 60]], np.float32)
+    out_boxes, out_scores, out_kp = fuse_flipped((boxes, scores, kp), (mboxes, np.array([0.7], np.float32), mkp),
+                                                 width)
+    assert out_scores.tolist() == pytest.approx([0.8, 0.6])      # matched: averaged; unmatched: as it was
+    assert out_boxes[0].tolist() == [10, 10, 30, 60]
+    assert out_kp[0, 5, 0] == pytest.approx(23) and out_kp[0, 6, 0] == pytest.approx(15)
+    assert out_kp[0, 0, 2] == pytest.approx(0.7) and (out_kp[1] == kp[1]).all()
+    empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 17, 3), np.float32))
+    assert fuse_flipped((boxes, scores, kp), empty, width)[1].tolist() == scores.tolist()
 
 
 def test_options_are_checked():

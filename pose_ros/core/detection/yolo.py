@@ -24,7 +24,7 @@ import numpy as np
 from pose_ros.core.backends.base import BackendError
 from pose_ros.core.image import as_cv2_input
 from pose_ros.core.models import YOLO_LICENCE, ModelError, one_line, resolve_yolo
-from pose_ros.core.skeleton import NUM_COCO17, Person, mask_missing
+from pose_ros.core.skeleton import COCO17_FLIP, NUM_COCO17, Person, mask_missing
 
 STRIDE = 32
 PAD_VALUE = 114          # Ultralytics' letterbox grey
@@ -105,41 +105,77 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, max_keep: i
     return order[np.asarray(keep, np.intp)]
 
 
-def decode(raw: np.ndarray, scale: float, pad_top: int, pad_left: int, height: int, width: int, *,
-           min_person_score: float, min_keypoint_score: float, iou_threshold: float,
-           max_people: int) -> list[Person]:
-    """Raw (56, A) or (1, 56, A) model output -> Persons in image pixels, best score first.
+def decode_arrays(raw: np.ndarray, scale: float, pad_top: int, pad_left: int, height: int, width: int, *,
+                  min_person_score: float, iou_threshold: float,
+                  max_people: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw (56, A) or (1, 56, A) model output -> (boxes (n, 4), scores (n,), keypoints (n, 17, 3)),
+    in image pixels, best score first, after NMS; keypoints not yet masked.
 
     Rows: box centre x, y, width, height (input pixels), person score, then x, y and
     visibility score per COCO-17 keypoint (sigmoids are inside the graph).
     """
     pred = raw.reshape(_ROWS, -1)
     cand = np.flatnonzero(pred[4] > min_person_score)
-    if cand.size == 0:
-        return []
     sel = pred[:, cand].T.astype(np.float32)            # (n, 56), only the candidates
+    sel = sel[np.isfinite(sel).all(axis=1)]
     scores = sel[:, 4]
-    ok = np.isfinite(sel).all(axis=1)
-    sel, scores = sel[ok], scores[ok]
     boxes = np.empty((len(sel), 4), np.float32)
     boxes[:, :2] = sel[:, :2] - 0.5 * sel[:, 2:4]
     boxes[:, 2:] = sel[:, :2] + 0.5 * sel[:, 2:4]
     keep = nms(boxes, scores, iou_threshold, max_people)
-    if keep.size == 0:
-        return []
     offset = np.array([pad_left, pad_top], np.float32)
     inv = np.float32(1.0 / scale)
-    boxes = (boxes[keep].reshape(-1, 2, 2) - offset) * inv
-    boxes = boxes.reshape(-1, 4)
+    boxes = ((boxes[keep].reshape(-1, 2, 2) - offset) * inv).reshape(-1, 4)
     np.clip(boxes[:, 0::2], 0, width, out=boxes[:, 0::2])
     np.clip(boxes[:, 1::2], 0, height, out=boxes[:, 1::2])
     kp = sel[keep, 5:].reshape(-1, NUM_COCO17, 3)
     kp[..., :2] = (kp[..., :2] - offset) * inv
-    people = []
-    for i in range(len(keep)):
-        people.append(Person(keypoints=mask_missing(kp[i], min_keypoint_score), score=float(scores[keep[i]]),
-                             box=boxes[i]))
-    return people
+    return boxes, scores[keep], kp
+
+
+def to_people(boxes: np.ndarray, scores: np.ndarray, kp: np.ndarray, min_keypoint_score: float) -> list[Person]:
+    """Person records; joints scored <= ``min_keypoint_score`` become NaN / 0 (mask_missing)."""
+    return [Person(keypoints=mask_missing(kp[i], min_keypoint_score), score=float(scores[i]), box=boxes[i])
+            for i in range(len(scores))]
+
+
+def decode(raw: np.ndarray, scale: float, pad_top: int, pad_left: int, height: int, width: int, *,
+           min_person_score: float, min_keypoint_score: float, iou_threshold: float,
+           max_people: int) -> list[Person]:
+    """Raw model output -> Persons in image pixels, best score first (see decode_arrays)."""
+    arrays = decode_arrays(raw, scale, pad_top, pad_left, height, width, min_person_score=min_person_score,
+                           iou_threshold=iou_threshold, max_people=max_people)
+    return to_people(*arrays, min_keypoint_score)
+
+
+def fuse_flipped(direct: tuple[np.ndarray, np.ndarray, np.ndarray], mirrored: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 width: int, min_iou: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Average each person with its match (box IoU >= ``min_iou``) found in the mirrored image.
+
+    Mirrored results are flipped back (x -> width - x, left/right joints swapped) first.
+    People seen only in the mirrored image are dropped; unmatched ones are kept as they are.
+    """
+    boxes, scores, kp = (a.copy() for a in direct)
+    mboxes, mscores, mkp = mirrored
+    if len(scores) == 0 or len(mscores) == 0:
+        return boxes, scores, kp
+    back = mboxes.copy()
+    back[:, 0], back[:, 2] = width - mboxes[:, 2], width - mboxes[:, 0]
+    bkp = mkp[:, COCO17_FLIP].copy()
+    bkp[..., 0] = width - bkp[..., 0]
+    iou = box_iou_matrix(np.concatenate([boxes, back]))[: len(boxes), len(boxes):]
+    free = np.ones(len(back), bool)
+    for i in range(len(boxes)):          # best score first, as decoded
+        cand = np.where(free, iou[i], -1.0)
+        j = int(np.argmax(cand))
+        if cand[j] < min_iou:
+            continue
+        free[j] = False
+        boxes[i] = 0.5 * (boxes[i] + back[j])
+        kp[i] = 0.5 * (kp[i] + bkp[j])
+        scores[i] = 0.5 * (scores[i] + mscores[j])
+    order = np.argsort(-scores, kind="stable")
+    return boxes[order], scores[order], kp[order]
 
 
 def _load_openvino(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -195,8 +231,9 @@ class YoloPoseBackend:
 
     def __init__(self, input_size: int = 640, min_person_score: float = 0.25, min_keypoint_score: float = 0.05,
                  iou_threshold: float = 0.7, max_people: int = 20, num_threads: int = 2, runtime: str = "auto",
-                 param_prefix: str = "", quiet: bool = False) -> None:
-        """``param_prefix`` is accepted like the other backends' (this one has no model path parameter)."""
+                 flip: bool = False, param_prefix: str = "", quiet: bool = False) -> None:
+        """``flip`` also runs the mirrored image and averages matched people (twice the time);
+        ``param_prefix`` is accepted like the other backends' (no model path parameter here)."""
         if input_size < STRIDE or input_size % STRIDE:
             raise BackendError(f"yolo input_size must be a positive multiple of 32, got {input_size}")
         if max_people < 1:
@@ -206,6 +243,7 @@ class YoloPoseBackend:
         self.min_keypoint_score = float(min_keypoint_score)
         self.iou_threshold = float(iou_threshold)
         self.max_people = int(max_people)
+        self.flip = bool(flip)
         self.runtime = pick_runtime(runtime)
         path, self.record = resolve_yolo()
         self.model_path = path
@@ -230,12 +268,18 @@ class YoloPoseBackend:
         x, geometry = letterbox(rgb, self.input_size, self._inputs)
         return np.asarray(self._run(x))[0], geometry
 
+    def _arrays(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raw, (scale, top, left) = self.run(rgb)
+        return decode_arrays(raw, scale, top, left, rgb.shape[0], rgb.shape[1],
+                             min_person_score=self.min_person_score, iou_threshold=self.iou_threshold,
+                             max_people=self.max_people)
+
     def infer(self, rgb: np.ndarray) -> list[Person]:
         """People in ``rgb`` (H, W, 3 uint8, not modified), best score first, keypoints in pixels."""
-        raw, (scale, top, left) = self.run(rgb)
-        return decode(raw, scale, top, left, rgb.shape[0], rgb.shape[1], min_person_score=self.min_person_score,
-                      min_keypoint_score=self.min_keypoint_score, iou_threshold=self.iou_threshold,
-                      max_people=self.max_people)
+        arrays = self._arrays(rgb)
+        if self.flip:
+            arrays = fuse_flipped(arrays, self._arrays(rgb[:, ::-1]), rgb.shape[1])
+        return to_people(*arrays, self.min_keypoint_score)
 
     def close(self) -> None:
         """Drop the runtime session (its memory and threads)."""
@@ -243,5 +287,5 @@ class YoloPoseBackend:
         self._inputs.clear()
 
 
-__all__ = ["RUNTIMES", "YoloPoseBackend", "box_iou_matrix", "decode", "input_shape", "letterbox", "letterbox_geometry",
-           "nms", "pick_runtime"]
+__all__ = ["RUNTIMES", "YoloPoseBackend", "box_iou_matrix", "decode", "decode_arrays", "fuse_flipped", "input_shape", "letterbox", "letterbox_geometry",
+           "nms", "pick_runtime", "to_people"]

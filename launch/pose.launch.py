@@ -23,7 +23,7 @@ ARGUMENTS = [
     DeclareLaunchArgument("compressed", default_value="false",
                           description="subscribe to <camera_topic>/compressed (CompressedImage)"),
     DeclareLaunchArgument("backend", default_value="mediapipe",
-                          description="pose backend: mediapipe, movenet, topdown, onnx"),
+                          description="pose backend: mediapipe, movenet, topdown, onnx, yolo (opt-in: make yolo)"),
     DeclareLaunchArgument("params_file", default_value="",
                           description="parameter YAML; empty = config/pose.yaml of the package"),
     DeclareLaunchArgument("depth_topic", default_value="",

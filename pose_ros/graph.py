@@ -16,7 +16,7 @@ NAMESPACE = "/pose"
 LAUNCH_ARGUMENTS: dict[str, tuple[str, str]] = {
     "camera_topic": ("/camera/image_raw", "sensor_msgs/Image topic of the camera"),
     "compressed": ("false", "subscribe to <camera_topic>/compressed (CompressedImage)"),
-    "backend": ("mediapipe", "pose backend: mediapipe, movenet, topdown, onnx"),
+    "backend": ("mediapipe", "pose backend: mediapipe, movenet, topdown, onnx, yolo (opt-in: make yolo)"),
     "params_file": ("", "parameter YAML; empty = config/pose.yaml of the package"),
     "depth_topic": ("", "aligned depth image topic; empty = no depth"),
     "camera_info_topic": ("", "CameraInfo topic; empty = <camera_topic dir>/camera_info"),

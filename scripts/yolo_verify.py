@@ -28,10 +28,19 @@ if str(REPO) not in sys.path:
 
 from pose_ros.core.demo_media import demo_video_path  # noqa: E402
 from pose_ros.core.detection.yolo import (  # noqa: E402
-    _load_onnxruntime, _load_openvino, decode, letterbox,
+    _load_onnxruntime,
+    _load_openvino,
+    decode,
+    letterbox,
 )
 from pose_ros.core.models import (  # noqa: E402
-    YOLO_LICENCE, YOLO_ONNX, YOLO_PT_SHA256, YOLO_SIDECAR, YOLO_WHEEL, sha256_file, yolo_dir,
+    YOLO_LICENCE,
+    YOLO_ONNX,
+    YOLO_PT_SHA256,
+    YOLO_SIDECAR,
+    YOLO_WHEEL,
+    sha256_file,
+    yolo_dir,
 )
 
 # The jumping-jacks person on the box in frame 0, normalised x0, y0, x1, y1 (as test/conftest.py).

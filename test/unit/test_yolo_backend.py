@@ -11,11 +11,26 @@ from conftest import CLIP_PERSON_REGION, read_demo_rgb
 
 from pose_ros.core.backends import BackendError, PoseBackend, create_backend
 from pose_ros.core.detection.yolo import (
-    PAD_VALUE, box_iou_matrix, decode, fuse_flipped, input_shape, letterbox, letterbox_geometry, nms, pick_runtime,
+    PAD_VALUE,
+    box_iou_matrix,
+    decode,
+    fuse_flipped,
+    input_shape,
+    letterbox,
+    letterbox_geometry,
+    nms,
+    pick_runtime,
 )
-from pose_ros.core.models import YOLO_ONNX, YOLO_SIDECAR, ModelError, resolve_yolo, sha256_file, yolo_dir
+from pose_ros.core.models import (
+    YOLO_ONNX,
+    YOLO_SIDECAR,
+    ModelError,
+    resolve_yolo,
+    sha256_file,
+    yolo_dir,
+)
 
-DECODE = dict(min_person_score=0.25, min_keypoint_score=0.3, iou_threshold=0.7, max_people=20)
+DECODE = {"min_person_score": 0.25, "min_keypoint_score": 0.3, "iou_threshold": 0.7, "max_people": 20}
 
 
 def raw_output(people: list[tuple[tuple[float, float, float, float], float, float]], anchors: int = 50) -> np.ndarray:
@@ -163,7 +178,7 @@ def test_corrupt_model_says_make_yolo(tmp_path, monkeypatch):
     (folder / YOLO_SIDECAR).write_text(json.dumps({"onnx_sha256": sha256_file(folder / YOLO_ONNX)}))
     for runtime in ("onnxruntime", "openvino"):
         with pytest.raises(ModelError, match=r"cannot load .*yolo11n-pose.onnx.*make yolo"):
-            create_backend("yolo", runtime=runtime, quiet=True)
+            create_backend("yolo", runtime=runtime)
 
 
 # -- the real model (opt-in) -------------------------------------------------
@@ -178,7 +193,7 @@ def installed() -> None:
 @pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
 def test_real_model_finds_the_person_on_the_box(installed, runtime):
     rgb = read_demo_rgb(0)
-    backend = create_backend("yolo", runtime=runtime, quiet=True)
+    backend = create_backend("yolo", runtime=runtime)
     assert isinstance(backend, PoseBackend) and backend.name == "yolo"
     assert "AGPL-3.0" in backend.model and backend.licence.startswith("AGPL-3.0")
     people = backend.infer(rgb)

@@ -14,8 +14,8 @@ model per input shape, which a camera keeps.
 """
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from collections.abc import Callable
 
 import cv2
@@ -231,7 +231,7 @@ class YoloPoseBackend:
 
     def __init__(self, input_size: int = 640, min_person_score: float = 0.25, min_keypoint_score: float = 0.05,
                  iou_threshold: float = 0.7, max_people: int = 20, num_threads: int = 2, runtime: str = "auto",
-                 flip: bool = False, param_prefix: str = "", quiet: bool = False) -> None:
+                 flip: bool = False, param_prefix: str = "") -> None:
         """``flip`` also runs the mirrored image and averages matched people (twice the time);
         ``param_prefix`` is accepted like the other backends' (no model path parameter here)."""
         if input_size < STRIDE or input_size % STRIDE:
@@ -256,8 +256,8 @@ class YoloPoseBackend:
             raise ModelError(f"cannot load {path} ({one_line(exc)}); run `make yolo` again") from exc
         self.model = f"yolo11n-pose ({path.name}, {self.runtime}; weights licence {self.licence})"
         self._inputs: dict[tuple[int, int], np.ndarray] = {}
-        if not quiet:   # stated at every start-up: an AGPL-3.0 model is running
-            print(f"[pose_ros] backend yolo: {self.model}", file=sys.stderr)
+        # stated at every start-up (the node also logs ``model``): an AGPL-3.0 model is running
+        logging.getLogger(__name__).info("backend yolo: %s", self.model)
 
     def run(self, rgb: np.ndarray) -> tuple[np.ndarray, tuple[float, int, int]]:
         """Raw (56, A) model output for an RGB image and the letterbox (scale, top, left)."""

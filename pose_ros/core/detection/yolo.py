@@ -185,7 +185,8 @@ def _load_openvino(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray
     core = ov.Core()
     model = core.read_model(path)
     config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
-              "INFERENCE_PRECISION_HINT": "f32"}   # no silent bf16 on CPUs that have it
+              "INFERENCE_PRECISION_HINT": "f32",   # no silent bf16 on CPUs that have it
+              "ENABLE_CPU_PINNING": False}         # pinned threads stall when other nodes share the cores
     requests: dict[tuple[int, ...], object] = {}
 
     def run(x: np.ndarray) -> np.ndarray:

@@ -65,7 +65,8 @@ def letterbox(rgb: np.ndarray, input_size: int,
             buffers[(in_h, in_w)] = x
     img = rgb
     if (nh, nw) != (height, width):
-        img = cv2.resize(as_cv2_input(rgb), (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        # bilinear, as Ultralytics' own predictor: INTER_AREA cost 9.9 ms vs 0.55 ms for 1768x994 -> 640x360
+        img = cv2.resize(as_cv2_input(rgb), (nw, nh), interpolation=cv2.INTER_LINEAR)
     np.multiply(img.transpose(2, 0, 1), np.float32(1.0 / 255.0), out=x[0, :, top:top + nh, left:left + nw],
                 casting="unsafe")
     return x, (scale, top, left)

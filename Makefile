@@ -4,10 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench clean colcon
+.PHONY: setup demo test bench clean colcon yolo
 
 setup:
 	@bash scripts/setup.sh
+
+# Opt-in YOLO11n-pose backend (AGPL-3.0 weights; see README): download, check, export, verify.
+yolo: setup
+	@POSE_ROS_VENV=$(abspath $(VENV)) bash scripts/yolo_setup.sh
 
 demo: setup
 	@$(VENV)/bin/pose-ros demo

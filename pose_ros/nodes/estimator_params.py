@@ -11,7 +11,7 @@ ESTIMATOR_PARAMS = [
     Param("autostart", True, "Configure and activate at start (a managed lifecycle node otherwise waits for "
           "lifecycle transitions).", read_only=True),
     Param("backend", "mediapipe", "Pose backend (see README: single-person BlazePose, MoveNet multi-person, "
-          "top-down BlazePose, or your ONNX model).", choices=sorted(BACKENDS), read_only=True),
+          "top-down BlazePose, your ONNX model, or opt-in YOLO11n-pose).", choices=sorted(BACKENDS), read_only=True),
     Param("compressed", False, "Subscribe to image/compressed (sensor_msgs/CompressedImage) instead of image.",
           read_only=True),
     Param("image_reliability", "best_effort", "QoS reliability of the image subscriptions.",
@@ -64,6 +64,13 @@ ESTIMATOR_PARAMS = [
     Param("onnx.input_width", 192, "Model input width in pixels.", 16, 2048, read_only=True),
     Param("onnx.input_height", 256, "Model input height in pixels.", 16, 2048, read_only=True),
     Param("onnx.decoder", "dark", "Output decoding.", choices=("heatmap", "dark", "simcc"), read_only=True),
+    Param("yolo.input_size", 640, "YOLO11n-pose (opt-in `make yolo`, AGPL-3.0 weights): longer input side "
+          "(multiple of 32).", 320, 1280, read_only=True),
+    Param("yolo.min_person_score", 0.25, "People scored below this are dropped.", 0.0, 1.0, read_only=True),
+    Param("yolo.max_people", 20, "At most this many people per image (best first).", 1, 100, read_only=True),
+    Param("yolo.num_threads", 2, "CPU threads of the runtime.", 1, 16, read_only=True),
+    Param("yolo.runtime", "auto", "auto = OpenVINO when installed, else ONNX Runtime.",
+          choices=("auto", "openvino", "onnxruntime"), read_only=True),
     # hand signs
     Param("hand_signs.enabled", False, "Run the MediaPipe hand landmark model on crops at each tracked wrist and "
           "fill Skeleton.*_hand_sign (about 15-30 ms per person).", read_only=True),

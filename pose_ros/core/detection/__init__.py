@@ -16,6 +16,7 @@ BACKENDS: dict[str, str] = {
     "movenet": "pose_ros.core.detection.movenet:MoveNetBackend",
     "topdown": "pose_ros.core.detection.topdown:TopDownBackend",
     "onnx": "pose_ros.core.detection.onnx:OnnxBackend",
+    "yolo": "pose_ros.core.detection.yolo:YoloPoseBackend",   # opt-in: `make yolo` (AGPL-3.0 weights)
 }
 
 

@@ -1,0 +1,293 @@
+"""YOLO11n-pose: one-stage multi-person pose, opt-in (the weights are AGPL-3.0).
+
+`make yolo` exports the official Ultralytics checkpoint once to an ONNX file with
+dynamic height and width (see scripts/yolo_setup.sh); at run time only that file is
+loaded, never the pickled .pt, and nothing is downloaded. The ONNX graph ends before
+NMS (Ultralytics' NMS export needs torchvision), so decoding and class-agnostic NMS
+happen here in numpy.
+
+The input keeps the image's aspect: the longer side is scaled to ``input_size`` and
+the shorter side padded up to a multiple of 32 (Ultralytics' "rect" letterbox, grey
+114), so a 640x480 camera runs at 640x480 with no padding at all and 16:9 at 640x384.
+Runs on OpenVINO or ONNX Runtime (``runtime``); OpenVINO compiles one static-shape
+model per input shape, which a camera keeps.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from pose_ros.core.detection.base import BackendError
+from pose_ros.core.imaging.raw import as_cv2_input
+from pose_ros.core.models import YOLO_LICENCE, ModelError, one_line, resolve_yolo
+from pose_ros.core.skeleton import COCO17_FLIP, NUM_COCO17, Person, mask_missing
+
+STRIDE = 32
+PAD_VALUE = 114          # Ultralytics' letterbox grey
+RUNTIMES = ("auto", "openvino", "onnxruntime")
+_ROWS = 5 + 3 * NUM_COCO17   # cx, cy, w, h, person score, 17 x (x, y, score)
+
+
+def input_shape(height: int, width: int, input_size: int) -> tuple[int, int]:
+    """(h, w) of the network input: longer side ``input_size``, shorter side padded to a multiple of 32."""
+    scale = input_size / max(height, width)
+    in_h = max(STRIDE, int(np.ceil(round(height * scale) / STRIDE)) * STRIDE)
+    in_w = max(STRIDE, int(np.ceil(round(width * scale) / STRIDE)) * STRIDE)
+    return in_h, in_w
+
+
+def letterbox_geometry(height: int, width: int, in_h: int, in_w: int) -> tuple[float, int, int, int, int]:
+    """(scale, resized h, resized w, top pad, left pad) to fit an image centred into (in_h, in_w)."""
+    scale = min(in_h / height, in_w / width)
+    nh, nw = min(in_h, round(height * scale)), min(in_w, round(width * scale))
+    return scale, nh, nw, (in_h - nh) // 2, (in_w - nw) // 2
+
+
+def letterbox(rgb: np.ndarray, input_size: int,
+              buffers: dict[tuple[int, int], np.ndarray] | None = None) -> tuple[np.ndarray, tuple[float, int, int]]:
+    """Letterboxed (1, 3, h, w) float32 in [0, 1] and its (scale, top, left).
+
+    With ``buffers`` (one float array per input shape, kept by the caller) the grey
+    border is written once per shape and each frame writes only the image area,
+    normalising while it transposes: no padded uint8 copy, no second float pass.
+    """
+    height, width = rgb.shape[:2]
+    in_h, in_w = input_shape(height, width, input_size)
+    scale, nh, nw, top, left = letterbox_geometry(height, width, in_h, in_w)
+    x = None if buffers is None else buffers.get((in_h, in_w))
+    if x is None:
+        x = np.full((1, 3, in_h, in_w), PAD_VALUE / 255.0, np.float32)
+        if buffers is not None:
+            buffers[(in_h, in_w)] = x
+    img = rgb
+    if (nh, nw) != (height, width):
+        # bilinear, as Ultralytics' own predictor: INTER_AREA cost 9.9 ms vs 0.55 ms for 1768x994 -> 640x360
+        img = cv2.resize(as_cv2_input(rgb), (nw, nh), interpolation=cv2.INTER_LINEAR)
+    np.multiply(img.transpose(2, 0, 1), np.float32(1.0 / 255.0), out=x[0, :, top:top + nh, left:left + nw],
+                casting="unsafe")
+    return x, (scale, top, left)
+
+
+def box_iou_matrix(boxes: np.ndarray) -> np.ndarray:
+    """(N, N) IoU of xyxy boxes, vectorised."""
+    x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
+    area = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
+    iw = np.clip(np.minimum(x2[:, None], x2[None]) - np.maximum(x1[:, None], x1[None]), 0, None)
+    ih = np.clip(np.minimum(y2[:, None], y2[None]) - np.maximum(y1[:, None], y1[None]), 0, None)
+    inter = iw * ih
+    union = area[:, None] + area[None] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, max_keep: int,
+        max_candidates: int = 300) -> np.ndarray:
+    """Greedy class-agnostic NMS; indices of kept boxes, best score first.
+
+    The IoU matrix of the ``max_candidates`` best boxes is computed once; the greedy
+    pass then only ORs rows, and stops as soon as ``max_keep`` boxes are kept.
+    """
+    if len(scores) == 0 or max_keep <= 0:
+        return np.zeros(0, np.intp)
+    order = np.argsort(-scores, kind="stable")[:max_candidates]
+    iou = box_iou_matrix(boxes[order].astype(np.float32, copy=False))
+    suppressed = np.zeros(len(order), bool)
+    keep: list[int] = []
+    for i in range(len(order)):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        if len(keep) >= max_keep:
+            break
+        suppressed |= iou[i] > iou_threshold
+    return order[np.asarray(keep, np.intp)]
+
+
+def decode_arrays(raw: np.ndarray, scale: float, pad_top: int, pad_left: int, height: int, width: int, *,
+                  min_person_score: float, iou_threshold: float,
+                  max_people: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw (56, A) or (1, 56, A) model output -> (boxes (n, 4), scores (n,), keypoints (n, 17, 3)),
+    in image pixels, best score first, after NMS; keypoints not yet masked.
+
+    Rows: box centre x, y, width, height (input pixels), person score, then x, y and
+    visibility score per COCO-17 keypoint (sigmoids are inside the graph).
+    """
+    pred = raw.reshape(_ROWS, -1)
+    cand = np.flatnonzero(pred[4] > min_person_score)
+    sel = pred[:, cand].T.astype(np.float32)            # (n, 56), only the candidates
+    sel = sel[np.isfinite(sel).all(axis=1)]
+    scores = sel[:, 4]
+    boxes = np.empty((len(sel), 4), np.float32)
+    boxes[:, :2] = sel[:, :2] - 0.5 * sel[:, 2:4]
+    boxes[:, 2:] = sel[:, :2] + 0.5 * sel[:, 2:4]
+    keep = nms(boxes, scores, iou_threshold, max_people)
+    offset = np.array([pad_left, pad_top], np.float32)
+    inv = np.float32(1.0 / scale)
+    boxes = ((boxes[keep].reshape(-1, 2, 2) - offset) * inv).reshape(-1, 4)
+    np.clip(boxes[:, 0::2], 0, width, out=boxes[:, 0::2])
+    np.clip(boxes[:, 1::2], 0, height, out=boxes[:, 1::2])
+    kp = sel[keep, 5:].reshape(-1, NUM_COCO17, 3)
+    kp[..., :2] = (kp[..., :2] - offset) * inv
+    return boxes, scores[keep], kp
+
+
+def to_people(boxes: np.ndarray, scores: np.ndarray, kp: np.ndarray, min_keypoint_score: float) -> list[Person]:
+    """Person records; joints scored <= ``min_keypoint_score`` become NaN / 0 (mask_missing)."""
+    return [Person(keypoints=mask_missing(kp[i], min_keypoint_score), score=float(scores[i]), box=boxes[i])
+            for i in range(len(scores))]
+
+
+def decode(raw: np.ndarray, scale: float, pad_top: int, pad_left: int, height: int, width: int, *,
+           min_person_score: float, min_keypoint_score: float, iou_threshold: float,
+           max_people: int) -> list[Person]:
+    """Raw model output -> Persons in image pixels, best score first (see decode_arrays)."""
+    arrays = decode_arrays(raw, scale, pad_top, pad_left, height, width, min_person_score=min_person_score,
+                           iou_threshold=iou_threshold, max_people=max_people)
+    return to_people(*arrays, min_keypoint_score)
+
+
+def fuse_flipped(direct: tuple[np.ndarray, np.ndarray, np.ndarray], mirrored: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 width: int, min_iou: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Average each person with its match (box IoU >= ``min_iou``) found in the mirrored image.
+
+    Mirrored results are flipped back (x -> width - x, left/right joints swapped) first.
+    People seen only in the mirrored image are dropped; unmatched ones are kept as they are.
+    """
+    boxes, scores, kp = (a.copy() for a in direct)
+    mboxes, mscores, mkp = mirrored
+    if len(scores) == 0 or len(mscores) == 0:
+        return boxes, scores, kp
+    back = mboxes.copy()
+    back[:, 0], back[:, 2] = width - mboxes[:, 2], width - mboxes[:, 0]
+    bkp = mkp[:, COCO17_FLIP].copy()
+    bkp[..., 0] = width - bkp[..., 0]
+    iou = box_iou_matrix(np.concatenate([boxes, back]))[: len(boxes), len(boxes):]
+    free = np.ones(len(back), bool)
+    for i in range(len(boxes)):          # best score first, as decoded
+        cand = np.where(free, iou[i], -1.0)
+        j = int(np.argmax(cand))
+        if cand[j] < min_iou:
+            continue
+        free[j] = False
+        boxes[i] = 0.5 * (boxes[i] + back[j])
+        kp[i] = 0.5 * (kp[i] + bkp[j])
+        scores[i] = 0.5 * (scores[i] + mscores[j])
+    order = np.argsort(-scores, kind="stable")
+    return boxes[order], scores[order], kp[order]
+
+
+def load_openvino(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """OpenVINO CPU runner: one static-shape compiled model per input shape (compiled on first use)."""
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(path)
+    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
+              "INFERENCE_PRECISION_HINT": "f32",   # no silent bf16 on CPUs that have it
+              "ENABLE_CPU_PINNING": False}         # pinned threads stall when other nodes share the cores
+    requests: dict[tuple[int, ...], object] = {}
+
+    def run(x: np.ndarray) -> np.ndarray:
+        req = requests.get(x.shape)
+        if req is None:
+            m = model.clone()
+            m.reshape({m.input(0).get_any_name(): list(x.shape)})
+            req = core.compile_model(m, "CPU", config).create_infer_request()
+            requests[x.shape] = req
+        return req.infer({0: x})[0]
+
+    return run
+
+
+def load_onnxruntime(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """ONNX Runtime CPU runner (dynamic shapes)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})[0]
+
+
+def pick_runtime(runtime: str) -> str:
+    """'auto' -> openvino when installed (faster on this model, see README), else onnxruntime."""
+    if runtime not in RUNTIMES:
+        raise BackendError(f"yolo runtime must be one of {list(RUNTIMES)}, got {runtime!r}")
+    if runtime != "auto":
+        return runtime
+    import importlib.util
+    return "openvino" if importlib.util.find_spec("openvino") is not None else "onnxruntime"
+
+
+class YoloPoseBackend:
+    """YOLO11n-pose on the CPU; see the module docstring. Opt-in: the weights are AGPL-3.0."""
+
+    name = "yolo"
+    licence = YOLO_LICENCE
+
+    def __init__(self, input_size: int = 640, min_person_score: float = 0.25, min_keypoint_score: float = 0.05,
+                 iou_threshold: float = 0.7, max_people: int = 20, num_threads: int = 2, runtime: str = "auto",
+                 flip: bool = False, param_prefix: str = "") -> None:
+        """``flip`` also runs the mirrored image and averages matched people (twice the time);
+        ``param_prefix`` is accepted like the other backends' (no model path parameter here)."""
+        if input_size < STRIDE or input_size % STRIDE:
+            raise BackendError(f"yolo input_size must be a positive multiple of 32, got {input_size}")
+        if max_people < 1:
+            raise BackendError(f"yolo max_people must be >= 1, got {max_people}")
+        self.input_size = int(input_size)
+        self.min_person_score = float(min_person_score)
+        self.min_keypoint_score = float(min_keypoint_score)
+        self.iou_threshold = float(iou_threshold)
+        self.max_people = int(max_people)
+        self.flip = bool(flip)
+        self.runtime = pick_runtime(runtime)
+        path, self.record = resolve_yolo()
+        self.model_path = path
+        loader = load_openvino if self.runtime == "openvino" else load_onnxruntime
+        try:
+            self._run: Callable[[np.ndarray], np.ndarray] | None = loader(os.fspath(path), max(1, int(num_threads)))
+        except ImportError as exc:
+            raise BackendError(f"{self.runtime} is not installed ({exc}); run `make setup`") from exc
+        except Exception as exc:  # both runtimes raise their own exception types
+            raise ModelError(f"cannot load {path} ({one_line(exc)}); run `make yolo` again") from exc
+        self.model = f"yolo11n-pose ({path.name}, {self.runtime}; weights licence {self.licence})"
+        self._inputs: dict[tuple[int, int], np.ndarray] = {}
+        # stated at every start-up (the node also logs ``model``): an AGPL-3.0 model is running
+        logging.getLogger(__name__).info("backend yolo: %s", self.model)
+
+    def run(self, rgb: np.ndarray) -> tuple[np.ndarray, tuple[float, int, int]]:
+        """Raw (56, A) model output for an RGB image and the letterbox (scale, top, left)."""
+        if self._run is None:
+            raise BackendError("YoloPoseBackend used after close(); create a new backend")
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise BackendError(f"yolo expects an (H, W, 3) uint8 RGB image, got {rgb.dtype} {rgb.shape}")
+        x, geometry = letterbox(rgb, self.input_size, self._inputs)
+        return np.asarray(self._run(x))[0], geometry
+
+    def _arrays(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raw, (scale, top, left) = self.run(rgb)
+        return decode_arrays(raw, scale, top, left, rgb.shape[0], rgb.shape[1],
+                             min_person_score=self.min_person_score, iou_threshold=self.iou_threshold,
+                             max_people=self.max_people)
+
+    def infer(self, rgb: np.ndarray) -> list[Person]:
+        """People in ``rgb`` (H, W, 3 uint8, not modified), best score first, keypoints in pixels."""
+        arrays = self._arrays(rgb)
+        if self.flip:
+            arrays = fuse_flipped(arrays, self._arrays(rgb[:, ::-1]), rgb.shape[1])
+        return to_people(*arrays, self.min_keypoint_score)
+
+    def close(self) -> None:
+        """Drop the runtime session (its memory and threads)."""
+        self._run = None
+        self._inputs.clear()
+
+
+__all__ = ["RUNTIMES", "YoloPoseBackend", "box_iou_matrix", "decode", "decode_arrays", "fuse_flipped", "input_shape", "letterbox", "letterbox_geometry",
+           "nms", "pick_runtime", "to_people"]

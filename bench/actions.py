@@ -30,11 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pose_ros.training import synth  # noqa: E402
-from pose_ros.core.actions.learned import DEFAULT_WEIGHTS, LearnedActionClassifier  # noqa: E402
-from pose_ros.core.actions.stage import ActionStage  # noqa: E402
-from pose_ros.core.features.pose import TrackWindow  # noqa: E402
-from pose_ros.training.train import evaluate, format_metrics  # noqa: E402
+from pose_ros.training import synth
+from pose_ros.core.actions.learned import DEFAULT_WEIGHTS, LearnedActionClassifier
+from pose_ros.core.actions.stage import ActionStage
+from pose_ros.core.features.pose import TrackWindow
+from pose_ros.training.train import evaluate, format_metrics
 
 FPS = 30.0
 # Ground truth of the demo video (frame ranges, inclusive), see the module docstring.

@@ -45,33 +45,33 @@ from pathlib import Path
 os.environ["ROS_DOMAIN_ID"] = str(150 + os.getpid() % 50)
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pose_ros.paths import use_large_frame_profile  # noqa: E402
+from pose_ros.paths import use_large_frame_profile
 
 use_large_frame_profile()  # as the node executables do, before rclpy.init
 
-import rclpy  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from rclpy.node import Node  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import QoSProfile, QoSReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, QoSReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
-from pose_ros.core.detection import create_backend  # noqa: E402
-from pose_ros.msg import SkeletonArray  # noqa: E402
-from pose_ros.nodes import conversions as conv  # noqa: E402
-from pose_ros.nodes.diagnostics import RateMeter, StageTimes  # noqa: E402
-from pose_ros.nodes.estimator_health import EstimatorHealth  # noqa: E402
-from speed import letterbox  # noqa: E402  (bench/speed.py: same 640x480 frames)
-from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options  # noqa: E402
-from pose_ros.nodes.pose_estimator import PoseEstimatorNode  # noqa: E402
+from pose_ros.core.detection import create_backend
+from pose_ros.msg import SkeletonArray
+from pose_ros.nodes import conversions as conv
+from pose_ros.nodes.diagnostics import RateMeter, StageTimes
+from pose_ros.nodes.estimator_health import EstimatorHealth
+from speed import letterbox
+from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options
+from pose_ros.nodes.pose_estimator import PoseEstimatorNode
 
 W, H, FPS = 640, 480, 30.0
 STAGES = ("convert", "infer", "track", "publish", "annotate")

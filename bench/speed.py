@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import DEFAULT_BACKENDS, default_shared, make_backend, read_rgb, require_eval  # noqa: E402
+from accuracy import DEFAULT_BACKENDS, default_shared, make_backend, read_rgb, require_eval
 
 W, H = 640, 480
 

@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pose_ros.core.tracking.smoothing import SkeletonSmoother  # noqa: E402
-from pose_ros.core.skeleton import NUM_COCO17, Person, keypoint_box  # noqa: E402
-from pose_ros.core.tracking.similarity import iou_matrix  # noqa: E402
-from pose_ros.core.tracking.tracker import Tracker  # noqa: E402
+from pose_ros.core.tracking.smoothing import SkeletonSmoother
+from pose_ros.core.skeleton import NUM_COCO17, Person, keypoint_box
+from pose_ros.core.tracking.similarity import iou_matrix
+from pose_ros.core.tracking.tracker import Tracker
 
 FPS = 30.0
 # Stick figure in body heights: (x offset, height above feet); legs/arms swing with phase.

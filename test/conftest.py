@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 # Fuzz tests (hypothesis): no example database in the tree, no per-example deadline
 # (the machine is shared and slow at times); CI runs a fixed, repeatable set of cases.
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, settings
 
 settings.register_profile("pose_ros", database=None, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])

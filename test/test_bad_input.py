@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from array import array
 
 import numpy as np
@@ -51,7 +50,8 @@ def test_estimator_survives_bad_images(tmp_path, person_clip):
     h, w = bgr.shape[:2]
     ros = RosSession()
     got = ros.collect(SkeletonArray, "/pose/skeletons")
-    pub = ros.node.create_publisher(Image, "/camera/image_raw", QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE))
+    qos = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
+    pub = ros.node.create_publisher(Image, "/camera/image_raw", qos)
     est = start(["pose_estimator", "--ros-args", "-r", "__ns:=/pose", "-r", "image:=/camera/image_raw",
                  "-p", "image_reliability:=reliable"], tmp_path / "est.log")
     def skipped() -> int:

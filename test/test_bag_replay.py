@@ -6,7 +6,6 @@ subscriber node.
 """
 from __future__ import annotations
 
-import math
 import time
 
 import cv2

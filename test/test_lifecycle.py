@@ -46,7 +46,8 @@ def test_lifecycle_transitions_params_and_diagnostics(person_clip, tmp_path):
     ros = RosSession()
     out = ros.collect(SkeletonArray, "/pose/skeletons")
     diags = ros.collect(DiagnosticArray, "/diagnostics")
-    pub = ros.node.create_publisher(Image, "/camera/image_raw", QoSProfile(depth=5, reliability=QoSReliabilityPolicy.RELIABLE))
+    qos = QoSProfile(depth=5, reliability=QoSReliabilityPolicy.RELIABLE)
+    pub = ros.node.create_publisher(Image, "/camera/image_raw", qos)
     proc = start(["pose_estimator", "--ros-args", "-r", "__ns:=/pose", "-r", "image:=/camera/image_raw",
                   "-p", "autostart:=false", "-p", "image_reliability:=reliable"], tmp_path / "est.log")
     sec = [100]

@@ -220,7 +220,7 @@ def test_model_fault_exits_2_with_one_clear_line(results, name):
     assert code == 2, f"{name}: exit {code} after {seconds:.1f} s\n{out[-3000:]}"
     assert "Traceback" not in out, out
     errors = [line for line in out.splitlines() if "error" in line.lower()]
-    assert len(errors) == 1, f"expected one error line, got:\n" + "\n".join(errors)
+    assert len(errors) == 1, "expected one error line, got:\n" + "\n".join(errors)
     line = errors[0]
     assert case.path in line, f"the message does not name {case.path}:\n{line}"
     for hint in case.hints:

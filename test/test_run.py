@@ -61,7 +61,8 @@ def test_pose_tracker_node_assigns_ids(tmp_path):
     proc = start(["pose_tracker", "--ros-args", "-r", "__ns:=/pose", "-p", "tracker.min_hits:=2"],
                  tmp_path / "tracker.log")
     try:
-        assert wait_for(lambda: pub.get_subscription_count() > 0 and ros.node.count_publishers("/pose/skeletons") > 0, 30)
+        assert wait_for(lambda: pub.get_subscription_count() > 0
+                        and ros.node.count_publishers("/pose/skeletons") > 0, 30)
         rng = np.random.default_rng(0)
         base = np.array([[0, -80], [-5, -85], [5, -85], [-10, -82], [10, -82], [-25, -60], [25, -60], [-30, -30],
                          [30, -30], [-32, 0], [32, 0], [-15, 0], [15, 0], [-15, 40], [15, 40], [-15, 80], [15, 80]],

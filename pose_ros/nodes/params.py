@@ -49,7 +49,8 @@ class Param:
         if isinstance(self.default, int) and self.min is not None and self.max is not None:
             d.integer_range = [IntegerRange(from_value=int(self.min), to_value=int(self.max), step=0)]
         elif isinstance(self.default, float) and self.min is not None and self.max is not None:
-            d.floating_point_range = [FloatingPointRange(from_value=float(self.min), to_value=float(self.max), step=0.0)]
+            d.floating_point_range = [FloatingPointRange(from_value=float(self.min), to_value=float(self.max),
+                                                         step=0.0)]
         return d
 
 

@@ -28,7 +28,8 @@ def make() -> SkeletonArray:
 def main() -> int:
     rclpy.init()
     node = rclpy.create_node("roundtrip_publisher")
-    pub = node.create_publisher(SkeletonArray, "/roundtrip", QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE))
+    qos = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
+    pub = node.create_publisher(SkeletonArray, "/roundtrip", qos)
     end = time.monotonic() + float(sys.argv[1] if len(sys.argv) > 1 else 20)
     while pub.get_subscription_count() == 0 and time.monotonic() < end:
         time.sleep(0.05)

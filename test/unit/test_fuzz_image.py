@@ -109,7 +109,7 @@ def raw_messages(draw, bpp_of: dict[str, int], encoding_strategy):
 
 def _well_formed(bpp: int | None, w, h, step, data) -> bool:
     w, h, step = _int(w), _int(h), _int(step)
-    if bpp is None or None in (w, h, step) or getattr(data, "dtype", None) == object:
+    if bpp is None or None in (w, h, step) or getattr(getattr(data, "dtype", None), "kind", "") == "O":
         return False
     return w > 0 and h > 0 and step >= w * bpp and len(data) >= step * h
 

@@ -15,7 +15,7 @@ from pose_ros.core.detection import BackendError, PoseBackend, create_backend
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
-from pose_ros.core.detection.onnx import OnnxBackend  # noqa: E402
+from pose_ros.core.detection.onnx import OnnxBackend
 
 IN_W, IN_H = 192, 256
 HM_W, HM_H = IN_W // 4, IN_H // 4

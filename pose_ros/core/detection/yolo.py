@@ -289,5 +289,6 @@ class YoloPoseBackend:
         self._inputs.clear()
 
 
-__all__ = ["RUNTIMES", "YoloPoseBackend", "box_iou_matrix", "decode", "decode_arrays", "fuse_flipped", "input_shape", "letterbox", "letterbox_geometry",
+__all__ = ["RUNTIMES", "YoloPoseBackend", "box_iou_matrix", "decode", "decode_arrays", "fuse_flipped", "input_shape",
+           "letterbox", "letterbox_geometry",
            "nms", "pick_runtime", "to_people"]

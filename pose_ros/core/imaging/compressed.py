@@ -76,7 +76,7 @@ def compressed_size(data) -> tuple[str, int, int]:
                      "plugin with format jpeg or png")
 
 
-def decode_compressed(format: str, data: BufferLike) -> np.ndarray:  # noqa: A002 (ROS field name)
+def decode_compressed(format: str, data: BufferLike) -> np.ndarray:
     """sensor_msgs/CompressedImage (jpeg/png) -> new (H, W, 3) uint8 RGB array.
 
     image_transport always compresses colour as BGR, so the decoded BGR is

@@ -157,3 +157,30 @@ def test_handling_restores_the_previous_handlers():
         assert shutdown.installed() and signal.getsignal(signal.SIGINT) is not before[0]
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
     assert not shutdown.installed() and not shutdown.requested()
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("exe", ["pose_estimator", "action_classifier", "pose_tracker"])
+def test_a_stopped_node_leaves_the_graph_at_once(exe, tmp_path):
+    """After Ctrl-C the node's DDS participant is gone: other processes stop seeing it (and its
+    lifecycle services) right away, not after the 20 s lease as for a killed process, so a
+    restarted node's get_state answers."""
+    from rosutil import RosSession, start, wait_for
+    ros = RosSession(f"watch_{exe}")
+    ns = f"/leave_{exe}"
+
+    def visible() -> bool:
+        return (ns, exe) in [(n_ns, n) for n, n_ns in ros.node.get_node_names_and_namespaces()]
+
+    log = tmp_path / "node.log"
+    proc = start([exe, "--ros-args", "-r", f"__ns:={ns}"], log)
+    try:
+        assert wait_for(visible, 60) and wait_for(lambda: "activate: done" in log.read_text() or exe == "pose_tracker",
+                                                  60), log.read_text()
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(30) == 0, log.read_text()
+        assert wait_for(lambda: not visible(), 10), "the node stays in the graph: its participant was not freed"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        ros.close()

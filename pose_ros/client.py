@@ -26,6 +26,7 @@ under ``use_sim_time`` it is /clock time, so a paused bag replay ages too.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from enum import IntEnum
@@ -79,6 +80,7 @@ class PoseClient(Node):
         self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, QOS)
         self.create_subscription(GestureArray, "gestures", self._on_gestures, QOS)
         self._get_state = self.create_client(GetState, "pose_estimator/get_state")
+        self._own_executor = None  # a private one, only while nobody else spins this node
 
     # -- skeletons -------------------------------------------------------------------------
     def people(self, max_age: float | None = None) -> People | None:
@@ -170,12 +172,30 @@ class PoseClient(Node):
         ex = self.executor
         return ex is not None and self in ex.get_nodes()
 
+    @contextlib.contextmanager
+    def _spinning(self):
+        """This node in a private executor of its own context for the block (nobody else spins it)."""
+        from rclpy.executors import SingleThreadedExecutor
+        if self._own_executor is None:
+            self._own_executor = SingleThreadedExecutor(context=self.context)
+        self._own_executor.add_node(self)
+        try:
+            yield self._own_executor
+        finally:
+            self._own_executor.remove_node(self)
+
+    def destroy_node(self) -> None:
+        if self._own_executor is not None:
+            self._own_executor.shutdown(timeout_sec=1.0)
+            self._own_executor = None
+        super().destroy_node()
+
     def _call(self, client, request, timeout: float):
         """A service call that works whether or not someone else spins this node."""
-        import rclpy
         future = client.call_async(request)
         if not self._spun_elsewhere():  # spin just for this call
-            rclpy.spin_until_future_complete(self, future, timeout_sec=timeout)
+            with self._spinning() as ex:
+                ex.spin_until_future_complete(future, timeout_sec=timeout)
         else:
             done = threading.Event()
             future.add_done_callback(lambda _: done.set())
@@ -188,9 +208,9 @@ class PoseClient(Node):
     def _idle(self, seconds: float) -> None:
         import time
         if not self._spun_elsewhere():
-            import rclpy
             end = time.monotonic() + seconds
-            while time.monotonic() < end:  # keep receiving skeletons and gestures meanwhile
-                rclpy.spin_once(self, timeout_sec=max(0.0, end - time.monotonic()))
+            with self._spinning() as ex:
+                while time.monotonic() < end:  # keep receiving skeletons and gestures meanwhile
+                    ex.spin_once(timeout_sec=max(0.0, end - time.monotonic()))
         else:
             time.sleep(seconds)

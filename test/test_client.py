@@ -126,8 +126,9 @@ def test_wait_until_active_follows_the_real_estimator(tmp_path):
     The client is not spun by anyone here, so it spins itself while it waits; the second
     estimator is a restart in the same namespace (its get_state must answer the same client).
     """
-    rclpy.init()
-    pose = PoseClient("client_lifecycle", namespace="/cl3")  # nobody spins it: the client spins itself
+    context = rclpy.Context()  # not the default one: the client must not lean on rclpy's global executor
+    rclpy.init(context=context)
+    pose = PoseClient("client_lifecycle", namespace="/cl3", context=context)  # nobody spins it: it spins itself
     try:
         t0 = time.monotonic()
         assert pose.wait_until_active(timeout=1.0) is False and time.monotonic() - t0 < 10
@@ -148,4 +149,4 @@ def test_wait_until_active_follows_the_real_estimator(tmp_path):
             assert stop(est) == 0
     finally:
         pose.destroy_node()
-        rclpy.try_shutdown()
+        rclpy.try_shutdown(context=context)

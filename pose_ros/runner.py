@@ -93,6 +93,7 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
     nodes: list = []
     serving = False
     try:
+        _clean_dead_shm()
         rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
         # Single-threaded on purpose: heavy work runs in the nodes' own threads, and rclpy's
         # MultiThreadedExecutor busy-spins on the GIL (measured: 300 ms vs 24 ms per frame
@@ -131,6 +132,15 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
             n.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _clean_dead_shm() -> None:
+    """Fast DDS shared memory of processes killed with SIGKILL (a respawn): see pose_ros/dds_shm.py."""
+    from pose_ros.dds_shm import clean_zombies
+    try:
+        clean_zombies()
+    except Exception:  # housekeeping: never a reason not to start
+        pass
 
 
 def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,

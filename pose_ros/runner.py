@@ -115,11 +115,15 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
             while not stop.wait(0.1) and not until(nodes) and not shutdown.requested():
                 pass
     except bad_input as exc:
+        if shutdown.requested():  # failed because Ctrl-C interrupted it: a requested stop, not an error
+            return 0
         if serving:  # escaped from a callback: a bug (traceback, exit 1), not a bad parameter (exit 2)
             raise
         print(f"{label}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except StartupError as exc:  # a managed node could not autostart: bad input unless it was a surprise
+        if shutdown.requested():
+            return 0
         print(f"{label}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(exc.__cause__, bad_input) else 1
     except (KeyboardInterrupt, ExternalShutdownException):

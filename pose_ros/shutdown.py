@@ -15,7 +15,9 @@ So the process entry points (node executables, ``pose-ros run``) call
   process exits 0 at once;
 * ``loading`` (rclpy initialised, nodes and models being created): raises
   :class:`ShutdownRequested` once, which unwinds to ``runner.serve``; it destroys
-  what exists and returns 0;
+  what exists and returns 0 (inside an import, e.g. of mediapipe, it exits 0 at once:
+  an exception there can leave an import lock held, and the cleanup would hang on it;
+  the shared memory left behind is removed by the next start, see dds_shm.py);
 * ``serving``: only records the request; the spin loop sees it and stops;
 * any signal after the first one is ignored: cleanup runs to its end.
 
@@ -68,7 +70,17 @@ def _handler(signum: int, frame) -> None:
     if _phase == STARTING:
         finish(0)
     if _phase == LOADING:
+        if _in_import(frame):  # an exception inside an import can leave module locks held: later imports
+            finish(0)          # in the cleanup would hang; nothing has been served yet, so just go
         raise ShutdownRequested()
+
+
+def _in_import(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _unraisable(hook):

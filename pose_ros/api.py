@@ -11,13 +11,16 @@ constants the drawing code and the message use). Missing joints are NaN, never 0
 missing wrist can never look like a wrist in the image corner. Helpers return None
 (or an empty list) instead of raising when there is nobody or no data.
 
-``Param``, ``ParamSet`` and ``spin_node`` (node plumbing used by the examples) are
-importable from here too; they load rclpy only when asked for.
+Gesture names are the :class:`Gesture` enum (a ``str`` Enum, so ``Gesture.WAVE_LEFT ==
+"wave_left"``); a name the package never emits is an error, not a silent "nobody".
+This module needs no rclpy; :mod:`pose_ros.client` is the rclpy side (``PoseClient``).
 """
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
@@ -26,17 +29,65 @@ from pose_ros.core.features.pose import JOINT_ANGLE_NAMES, joint_angles
 from pose_ros.core.skeleton import COCO17_EDGES, COCO17_NAMES, NUM_COCO17, Coco, Frame3D, TrackState
 
 if TYPE_CHECKING:
-    from pose_ros.msg import Gesture, GestureArray, SkeletonArray
+    from pose_ros.msg import Gesture as GestureMsg, GestureArray, SkeletonArray
 
 __all__ = [
-    "COCO17_EDGES", "COCO17_NAMES", "Coco", "Frame3D", "GestureTracker", "JOINT_ANGLE_NAMES",
-    "People", "TrackState", "box_heights", "centers", "depths", "hands_above_head", "joint_angle",
+    "COCO17_EDGES", "COCO17_NAMES", "Coco", "Frame3D", "Gesture", "GestureTracker", "JOINT_ANGLE_NAMES",
+    "People", "TrackState", "box_heights", "centers", "depths", "gesture_name", "hands_above_head", "joint_angle",
     "nearest_to_camera", "nearest_to_center", "pointing_direction_2d", "pointing_ray",
     "quaternion_from_x_to", "stamp_to_sec", "to_numpy", "who_made",
-    "Param", "ParamSet", "spin_node", "Diagnostics",
 ]
 
 START, END = 0, 1   # Gesture.EVENT_START / EVENT_END (kept here so this module needs no rclpy)
+
+
+class Gesture(str, Enum):
+    """Every name on ``gestures`` (pose_ros/Gesture.gesture): gestures, postures, fall, hand signs.
+
+    Listed here for autocompletion; a test checks it against the core's GESTURE_NAMES and
+    HAND_SIGNS. Hand signs (``hand_<sign>_<side>``) need ``hand_signs.enabled: true``.
+    """
+
+    HAND_UP_LEFT = "hand_up_left"
+    HAND_UP_RIGHT = "hand_up_right"
+    HANDS_UP_BOTH = "hands_up_both"
+    WAVE_LEFT = "wave_left"
+    WAVE_RIGHT = "wave_right"
+    POINT_LEFT = "point_left"
+    POINT_RIGHT = "point_right"
+    ARMS_CROSSED = "arms_crossed"
+    T_POSE = "t_pose"
+    STANDING = "standing"
+    SITTING = "sitting"
+    CROUCHING = "crouching"
+    LYING = "lying"
+    FALL = "fall"
+    HAND_OPEN_PALM_LEFT = "hand_open_palm_left"
+    HAND_OPEN_PALM_RIGHT = "hand_open_palm_right"
+    HAND_FIST_LEFT = "hand_fist_left"
+    HAND_FIST_RIGHT = "hand_fist_right"
+    HAND_THUMB_UP_LEFT = "hand_thumb_up_left"
+    HAND_THUMB_UP_RIGHT = "hand_thumb_up_right"
+    HAND_THUMB_DOWN_LEFT = "hand_thumb_down_left"
+    HAND_THUMB_DOWN_RIGHT = "hand_thumb_down_right"
+    HAND_POINTING_LEFT = "hand_pointing_left"
+    HAND_POINTING_RIGHT = "hand_pointing_right"
+    HAND_VICTORY_LEFT = "hand_victory_left"
+    HAND_VICTORY_RIGHT = "hand_victory_right"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def gesture_name(gesture: Gesture | str) -> Gesture:
+    """``gesture`` as a :class:`Gesture`; ValueError naming the closest names for anything else."""
+    try:
+        return Gesture(gesture)
+    except ValueError:
+        names = [g.value for g in Gesture]
+        close = difflib.get_close_matches(str(gesture), names, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(close)}?" if close else f"; known: {', '.join(names)}"
+        raise ValueError(f"unknown gesture {gesture!r}{hint}") from None
 
 
 def stamp_to_sec(stamp: Any) -> float:
@@ -181,13 +232,14 @@ def joint_angle(people: People, i: int, name: str, use_3d: bool = False) -> floa
 
 
 # -------------------------------------------------------------------------- gestures
-def _gestures(msg: GestureArray | Iterable[Gesture]) -> list[Gesture]:
+def _gestures(msg: GestureArray | Iterable[GestureMsg]) -> list[GestureMsg]:
     return list(msg.gestures) if hasattr(msg, "gestures") else list(msg)
 
 
-def who_made(msg: GestureArray | Iterable[Gesture], gesture: str) -> list[str]:
-    """Ids (in order, no repeats) that started ``gesture`` in this message."""
-    return list(dict.fromkeys(g.id for g in _gestures(msg) if g.gesture == gesture and g.event == START))
+def who_made(msg: GestureArray | Iterable[GestureMsg], gesture: Gesture | str) -> list[str]:
+    """Ids (in order, no repeats) that started ``gesture`` in this message; ValueError for unknown names."""
+    name = gesture_name(gesture).value
+    return list(dict.fromkeys(g.id for g in _gestures(msg) if g.gesture == name and g.event == START))
 
 
 class GestureTracker:
@@ -198,9 +250,9 @@ class GestureTracker:
     """
 
     def __init__(self) -> None:
-        self._active: dict[str, dict[str, Gesture]] = {}
+        self._active: dict[str, dict[str, GestureMsg]] = {}
 
-    def update(self, msg: GestureArray | Iterable[Gesture]) -> list[Gesture]:
+    def update(self, msg: GestureArray | Iterable[GestureMsg]) -> list[GestureMsg]:
         """Apply the events of one message; returns them for convenience."""
         events = _gestures(msg)
         for g in events:
@@ -216,19 +268,24 @@ class GestureTracker:
         """Gestures ``person_id`` is doing now (empty for unknown ids)."""
         return set(self._active.get(person_id, ()))
 
-    def people_with(self, gesture: str) -> list[str]:
-        """Ids currently doing ``gesture``, in the order they started."""
-        return [pid for pid, gs in self._active.items() if gesture in gs]
+    def people_with(self, gesture: Gesture | str) -> list[str]:
+        """Ids currently doing ``gesture``, in the order they started (ValueError for unknown names)."""
+        name = gesture_name(gesture).value
+        return [pid for pid, gs in self._active.items() if name in gs]
 
-    def start_event(self, person_id: str, gesture: str) -> Gesture | None:
+    def is_doing(self, person_id: str, gesture: Gesture | str) -> bool:
+        """Whether ``person_id`` is doing ``gesture`` now (ValueError for unknown names)."""
+        return gesture_name(gesture).value in self._active.get(person_id, {})
+
+    def start_event(self, person_id: str, gesture: Gesture | str) -> GestureMsg | None:
         """The START message of an active gesture (direction, ray), or None."""
-        return self._active.get(person_id, {}).get(gesture)
+        return self._active.get(person_id, {}).get(gesture_name(gesture).value)
 
     def forget(self, person_id: str) -> None:
         self._active.pop(person_id, None)
 
 
-def pointing_ray(g: Gesture) -> tuple[np.ndarray, np.ndarray] | None:
+def pointing_ray(g: GestureMsg) -> tuple[np.ndarray, np.ndarray] | None:
     """(origin, unit direction) in the skeleton's 3D frame, or None without a valid 3D ray."""
     if not g.has_ray:
         return None
@@ -240,7 +297,7 @@ def pointing_ray(g: Gesture) -> tuple[np.ndarray, np.ndarray] | None:
     return o, d / n
 
 
-def pointing_direction_2d(g: Gesture) -> np.ndarray | None:
+def pointing_direction_2d(g: GestureMsg) -> np.ndarray | None:
     """Unit vector (x right, y down) of the image pointing direction, or None when unknown."""
     a = float(g.direction)
     return np.array([math.cos(a), math.sin(a)]) if math.isfinite(a) else None
@@ -256,17 +313,3 @@ def quaternion_from_x_to(direction: np.ndarray) -> tuple[float, float, float, fl
     q = np.array([0.0, -d[2], d[1], w])  # (1,0,0) x d, 1 + (1,0,0).d
     q /= np.linalg.norm(q)
     return float(q[0]), float(q[1]), float(q[2]), float(q[3])
-
-
-def __getattr__(name: str) -> Any:
-    """Node plumbing on demand, so importing the data helpers never loads rclpy."""
-    if name in ("Param", "ParamSet"):
-        from pose_ros.nodes import params
-        return getattr(params, name)
-    if name == "spin_node":
-        from pose_ros.nodes.entry import spin_node
-        return spin_node
-    if name == "Diagnostics":
-        from pose_ros.nodes.diagnostics import Diagnostics
-        return Diagnostics
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

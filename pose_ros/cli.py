@@ -59,6 +59,10 @@ COMMANDS = {"run": _cmd_run, "demo": _cmd_demo, "bag": _cmd_bag, "train": _cmd_t
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["run"]:  # the process is `pose-ros run`: a node process
+        from pose_ros import shutdown
+        shutdown.install()  # before the graph's imports (see pose_ros/shutdown.py)
+        shutdown.finish(_cmd_run(sys.argv[2:]))
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print("usage: pose-ros {" + ",".join(COMMANDS) + "} ...", file=sys.stderr if argv else sys.stdout)

@@ -117,7 +117,9 @@ def run_demo(video: str, out_dir: Path, backend: str = "mediapipe", actions: boo
         return rec.frames >= vs.published or time.monotonic() - holder["t_end"] > 3.0
 
     # 960 wide: what a typical robot camera gives (the file is 1768x994).
-    extra = {"video_source": {"rate": 0.0, "wait_for": "/pose/skeletons", "wait_timeout": 10.0, "max_width": max_width},
+    # Media-time stamps: the output (skeletons.jsonl) is the same on every run.
+    extra = {"video_source": {"stamp_source": "media", "rate": 0.0, "wait_for": "/pose/skeletons",
+                              "wait_timeout": 10.0, "max_width": max_width},
              "pose_estimator": {"image_reliability": "reliable"}}
     nodes_ref: dict = {}
 

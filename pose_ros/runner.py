@@ -15,6 +15,7 @@ import sys
 import threading
 from typing import Callable
 
+from pose_ros import shutdown
 from pose_ros.exits import EXIT_BAD_INPUT
 from pose_ros.graph import NodeSpec, as_bool, build_graph, node_class, resolve_args, respawn_policy
 from pose_ros.paths import use_large_frame_profile
@@ -38,7 +39,7 @@ def create_nodes(specs: list[NodeSpec], params_file: str, extra: dict[str, dict]
             nodes.append(node_class(spec.executable)(
                 namespace=spec.namespace, cli_args=_ros_args(spec, params_file),
                 parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()]))
-    except Exception:
+    except BaseException:  # also Ctrl-C while a model loads (shutdown.ShutdownRequested)
         for n in nodes:
             n.destroy_node()
         raise
@@ -55,57 +56,92 @@ def serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
     """Init rclpy, create the nodes, spin until Ctrl-C (or ``until(nodes)``), shut down in order.
 
     The one process skeleton for `pose-ros run`, the demo and every node executable.
-    Ctrl-C raises KeyboardInterrupt here (no rclpy signal handler), so node threads stop
-    before the context goes away. Bad sources, parameters and model files (also when a
-    managed node fails to autostart because of one) print one line and exit with code 2.
+    Ctrl-C and SIGTERM go to pose_ros.shutdown's handler (rclpy installs none): a first
+    signal while nodes and models load unwinds here, one while serving ends the spin
+    loop, and any further signal is ignored, so node threads stop and nodes are
+    destroyed before the context goes away, and the result is 0. Bad sources,
+    parameters and model files (also when a managed node fails to autostart because of
+    one) print one line and exit with code 2.
     """
-    import rclpy
     from rclpy.exceptions import ParameterException
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-    from rclpy.signals import SignalHandlerOptions
 
     from pose_ros.core.detection.base import BackendError
     from pose_ros.core.imaging.video import SourceError
-    from pose_ros.nodes.lifecycle import StartupError
 
     bad_input = (SourceError, ValueError, ParameterException, BackendError)  # ModelError is a BackendError
-    use_large_frame_profile()
-    rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
-    # Single-threaded on purpose: heavy work runs in the nodes' own threads, and rclpy's
-    # MultiThreadedExecutor busy-spins on the GIL (measured: 300 ms vs 24 ms per frame
-    # of lock-step latency on the demo).
-    executor = SingleThreadedExecutor()
+    with shutdown.handling():
+        shutdown.set_phase(shutdown.LOADING)
+        try:
+            use_large_frame_profile()
+            return _serve(make_nodes, label, ros_args, until, bad_input)
+        except shutdown.ShutdownRequested:  # arrived between the steps of an error path: still a clean stop
+            return 0
+
+
+def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
+           until: Callable[[list], bool] | None, bad_input: tuple) -> int:
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
+
+    from pose_ros.nodes.lifecycle import StartupError
+
+    executor = None
     nodes: list = []
     serving = False
     try:
+        _clean_dead_shm()
+        rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
+        # Single-threaded on purpose: heavy work runs in the nodes' own threads, and rclpy's
+        # MultiThreadedExecutor busy-spins on the GIL (measured: 300 ms vs 24 ms per frame
+        # of lock-step latency on the demo).
+        executor = SingleThreadedExecutor()
         nodes = make_nodes()
         for n in nodes:
             executor.add_node(n)
         serving = True
+        shutdown.set_phase(shutdown.SERVING)
+        if shutdown.requested():  # a signal was swallowed while loading (e.g. inside an import)
+            return 0
         if until is None:
-            while rclpy.ok():  # spin_once: come back to Python to see Ctrl-C
+            while rclpy.ok() and not shutdown.requested():  # spin_once: come back to Python to see Ctrl-C
                 executor.spin_once(timeout_sec=0.2)
         else:
             threading.Thread(target=executor.spin, daemon=True).start()
             stop = threading.Event()
-            while not stop.wait(0.1) and not until(nodes):
+            while not stop.wait(0.1) and not until(nodes) and not shutdown.requested():
                 pass
     except bad_input as exc:
+        if shutdown.requested():  # failed because Ctrl-C interrupted it: a requested stop, not an error
+            return 0
         if serving:  # escaped from a callback: a bug (traceback, exit 1), not a bad parameter (exit 2)
             raise
         print(f"{label}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except StartupError as exc:  # a managed node could not autostart: bad input unless it was a surprise
+        if shutdown.requested():
+            return 0
         print(f"{label}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(exc.__cause__, bad_input) else 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        executor.shutdown(timeout_sec=2.0)
+        shutdown.set_phase(shutdown.CLEANUP)  # from here on signals are ignored
+        if executor is not None:
+            executor.shutdown(timeout_sec=2.0)
         for n in nodes:
             n.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _clean_dead_shm() -> None:
+    """Fast DDS shared memory of processes killed with SIGKILL (a respawn): see pose_ros/dds_shm.py."""
+    from pose_ros.dds_shm import clean_zombies
+    try:
+        clean_zombies()
+    except Exception:  # housekeeping: never a reason not to start
+        pass
 
 
 def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
@@ -128,6 +164,7 @@ def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,
                   "callbacks (extra, until, extra_nodes)", file=sys.stderr)
             return EXIT_BAD_INPUT
         from pose_ros.respawn import supervise
+        shutdown.uninstall()  # the supervisor handles Ctrl-C itself (KeyboardInterrupt) and stops its child
         return supervise(argv_args, policy)
 
     def make_nodes() -> list:

@@ -22,6 +22,7 @@ def test_video_source_to_pose_estimator(person_clip, tmp_path):
     assert wait_for(lambda: ros.node.count_publishers("/pose/skeletons") > 0, 60)
     time.sleep(1.0)
     src = start(["video_source", "--ros-args", *ns, "-p", f"source:={person_clip}", "-p", "rate:=0.0",
+                 "-p", "stamp_source:=media",
                  "-p", "wait_for:=/pose/skeletons", "-p", "wait_timeout:=20.0", "-p", "start_delay:=1.0"],
                 tmp_path / "src.log")
     try:

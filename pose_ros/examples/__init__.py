@@ -1,4 +1,6 @@
-"""Small reaction nodes built only on :mod:`pose_ros.api`: copy one and change it.
+"""Small reaction nodes built on :class:`pose_ros.client.PoseClient`: copy one and change it.
+
+Their decisions are plain functions in :mod:`pose_ros.examples.logic` (no rclpy).
 
 * ``hands_up_stop``: stop the robot while someone holds both hands up.
 * ``follow_person``: follow whoever waved.

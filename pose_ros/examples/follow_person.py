@@ -1,7 +1,8 @@
 """follow_person: follow whoever waved.
 
-A ``wave_left`` / ``wave_right`` START event on ``gestures`` makes that person the
-target. Each ``skeletons`` frame with the target in it gives one ``cmd_vel`` Twist:
+Built on :class:`pose_ros.client.PoseClient`. A ``wave_left`` / ``wave_right`` START
+event makes that person the target. Each ``skeletons`` frame with the target in it
+gives one ``cmd_vel`` Twist (:func:`logic.follow_command`):
 
 * angular.z turns toward them: ``-angular_gain * offset``, where offset is the box
   centre's horizontal distance from the image centre in half image widths, so a
@@ -12,25 +13,26 @@ target. Each ``skeletons`` frame with the target in it gives one ``cmd_vel`` Twi
   ``target_height_fraction`` of the image height, distance ~ 1 / height).
 
 When the target has not been seen for ``lost_timeout`` seconds (message stamps), or no
-skeletons arrive for ``input_timeout`` seconds (node clock: the camera or the estimator
-died), one zero Twist is published and the node waits. It never switches to someone else on its own: only a new wave makes a new
-target (logged "new target <id> (was <old>)"); the old target coming back is followed again.
+skeletons arrive for ``input_timeout`` seconds (the client's age of the data, node
+clock: the camera or the estimator died), one zero Twist is published and the node
+waits. It never switches to someone else on its own: only a new wave makes a new target
+(logged "new target <id> (was <old>)"); the old target coming back is followed again.
 """
 from __future__ import annotations
 
 import sys
 
-import numpy as np
 from geometry_msgs.msg import Twist
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
-from pose_ros.api import (Diagnostics, Param, ParamSet, People, TrackState, box_heights, centers, depths, spin_node, stamp_to_sec,
-                          to_numpy, who_made)
-from pose_ros.msg import GestureArray, SkeletonArray
+from pose_ros.api import People, stamp_to_sec
+from pose_ros.client import Gesture, PoseClient
+from pose_ros.examples.logic import FollowGains, Follower
+from pose_ros.nodes.diagnostics import Diagnostics
+from pose_ros.nodes.entry import spin_node
+from pose_ros.nodes.params import Param, ParamSet
 
 QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
-WAVES = ("wave_left", "wave_right")
 
 PARAMS = [
     Param("target_distance", 1.5, "Distance to keep from the target, metres.", min=0.2, max=10.0),
@@ -45,80 +47,50 @@ PARAMS = [
     Param("input_timeout", 1.0, "Seconds (node clock) without any skeletons message before stopping.",
           min=0.05, max=60.0),
 ]
+GAINS = [f for f in FollowGains.__dataclass_fields__]
 
 
-class FollowPersonNode(Node):
+class FollowPersonNode(PoseClient):
     def __init__(self, **kwargs) -> None:
         super().__init__("follow_person", **kwargs)
         self.params = ParamSet(self, PARAMS)
-        self.target: str | None = None
-        self.last_seen = float("-inf")   # message stamp of the last frame with the target
-        self.latest = float("-inf")      # newest skeleton stamp
-        self.last_rx = self.get_clock().now()
-        self.moving = False              # a non-zero command is in force
+        self.follower = Follower(self.params["lost_timeout"])
         self.pub_cmd = self.create_publisher(Twist, "cmd_vel", QOS)
-        self.create_subscription(GestureArray, "gestures", self._on_gestures, QOS)
-        self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, QOS)
+        self._started = self.get_clock().now()
+        for wave in (Gesture.WAVE_LEFT, Gesture.WAVE_RIGHT):
+            self.on_gesture(wave, self._on_wave)
+        self.on_people(self._on_people)
         self.create_timer(0.1, self._watchdog)
-        self.diagnostics = Diagnostics(self, lambda: (0, f"target {self.target or 'none'}",
-                                                      [("moving", str(self.moving))]))
+        self.diagnostics = Diagnostics(self, lambda: (0, f"target {self.follower.target or 'none'}",
+                                                      [("moving", str(self.follower.moving))]))
 
-    def _on_gestures(self, msg: GestureArray) -> None:
-        wavers = [pid for w in WAVES for pid in who_made(msg, w) if pid]
-        if not wavers or wavers[-1] == self.target:
-            return
-        new = wavers[-1]  # several wavers in one message: the last listed wins, deterministically
-        self.get_logger().info(f"new target {new} (was {self.target or 'none'})")
-        self.target = new
-        self.last_seen = max(self.latest, stamp_to_sec(msg.header.stamp))
+    def _on_wave(self, person_id: str, event, header) -> None:
+        old = self.follower.waved(person_id, stamp_to_sec(header.stamp))
+        if old is not None:  # several wavers in one message: the last one in the message wins
+            self.get_logger().info(f"new target {person_id} (was {old or 'none'})")
 
-    def _on_skeletons(self, msg: SkeletonArray) -> None:
-        self.last_rx = self.get_clock().now()
-        people = to_numpy(msg)
-        self.latest = max(self.latest, people.stamp)
-        if self.target is None:
-            return
-        i = people.index(self.target)
-        if i is not None and people.track_states[i] != TrackState.LOST:
-            cmd = self.command(people, i)
-            if cmd is not None:
-                if not self.moving:
-                    self.get_logger().info(f"following {self.target}")
-                self.last_seen = people.stamp
-                self.moving = True
-                self.pub_cmd.publish(cmd)
-                return
-        if people.stamp - self.last_seen > self.params["lost_timeout"]:
-            self._stop(f"target {self.target} lost for {people.stamp - self.last_seen:.1f} s")
+    def _on_people(self, people: People) -> None:
+        self.follower.lost_timeout = self.params["lost_timeout"]
+        gains = FollowGains(**{k: self.params[k] for k in GAINS})
+        self._act(*self.follower.frame(people, gains))
 
-    def command(self, people: People, i: int) -> Twist | None:
-        """Twist toward person ``i``; None when their position is unknown."""
-        p = self.params
-        cx = centers(people)[i, 0]
-        if not np.isfinite(cx) or people.width <= 0:
-            return None
-        offset = (cx - people.width / 2.0) / (people.width / 2.0)
-        dist = depths(people)[i]
-        if not np.isfinite(dist):
-            frac = box_heights(people)[i] / people.height if people.height > 0 else np.nan
-            dist = p["target_distance"] * p["target_height_fraction"] / frac if frac > 1e-3 else np.nan
-        cmd = Twist()
-        cmd.angular.z = float(np.clip(-p["angular_gain"] * offset, -p["max_angular"], p["max_angular"]))
-        if np.isfinite(dist):
-            cmd.linear.x = float(np.clip(p["linear_gain"] * (dist - p["target_distance"]),
-                                         -p["max_linear"], p["max_linear"]))
-        return cmd
+    def _act(self, what: str, cmd: tuple[float, float] | None, note: str) -> None:
+        if what == "follow":
+            if note == "start":
+                self.get_logger().info(f"following {self.follower.target}")
+            out = Twist()
+            out.linear.x, out.angular.z = cmd
+            self.pub_cmd.publish(out)
+        elif what == "stop":
+            self.pub_cmd.publish(Twist())
+            self.get_logger().info(f"stop: {note}")
 
     def _watchdog(self) -> None:
-        silent = (self.get_clock().now() - self.last_rx).nanoseconds * 1e-9
+        silent = self.age()
+        if silent == float("inf"):  # nothing yet: count from the start
+            silent = (self.get_clock().now() - self._started).nanoseconds * 1e-9
         if silent > self.params["input_timeout"]:
-            self._stop(f"no skeletons for {silent:.1f} s")
-
-    def _stop(self, why: str) -> None:
-        if self.moving:
-            self.moving = False
-            self.pub_cmd.publish(Twist())
-            self.get_logger().info(f"stop: {why}")
+            self._act(*self.follower.stop(f"no skeletons for {silent:.1f} s"))
 
 
 def main(args: list[str] | None = None) -> int:

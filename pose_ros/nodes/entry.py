@@ -23,9 +23,15 @@ def main(name: str) -> int:
 
 
 def _entry(name: str) -> Callable[[], int]:
-    """A console-script function for node ``name``."""
+    """A console-script function for node ``name`` (setup.py points each executable at one).
+
+    Ctrl-C handling comes first, before the node's module imports torch or mediapipe,
+    and the process ends through shutdown.finish (see pose_ros/shutdown.py).
+    """
     def run() -> int:
-        return main(name)
+        from pose_ros import shutdown
+        shutdown.install()
+        shutdown.finish(main(name))
     run.__name__ = run.__qualname__ = name
     return run
 

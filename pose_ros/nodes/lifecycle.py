@@ -87,6 +87,13 @@ class ManagedNode(LifecycleNode):
             self.destroy_node()
             raise StartupError(error) from cause
 
+    def destroy_node(self) -> None:
+        """Also free rcl_lifecycle's state machine, which owns the get_state/change_state/... services
+        and a reference to the node: left to garbage collection, the process that exits through
+        shutdown.finish never frees them, and other processes see the node for another 20 s (lease)."""
+        super().destroy_node()
+        self._state_machine.destroy_when_not_in_use()
+
     def reload_allowed(self) -> bool:
         """Parameters that need a reload may change only while not active."""
         return not self.active

@@ -1,9 +1,13 @@
 """video_source: publish a video file, image folder or V4L2 camera as sensor_msgs/Image.
 
-Stamps come from the media timeline (``stamp_offset`` + frame time, continuing
-across loops), so replays are deterministic. ``wait_for`` makes it publish a frame
-only once the previous one came out of the pipeline: offline processing of every
-frame, as fast as the pipeline goes.
+Like a camera driver, it stamps each frame with the node clock when it publishes it
+(``stamp_source: clock``, the default), so latency on /diagnostics, TF lookups and
+``bag info`` make sense; under ``use_sim_time`` that is the /clock time, and frames
+wait until a clock arrives. ``stamp_source: media`` stamps with the media timeline
+instead (``stamp_offset`` + frame time, continuing across loops): deterministic
+replays, the demo and tests. ``wait_for`` makes it publish a frame only once the
+previous one came out of the pipeline: offline processing of every frame, as fast as
+the pipeline goes.
 """
 from __future__ import annotations
 
@@ -30,8 +34,11 @@ VIDEO_PARAMS = [
           read_only=True),
     Param("loop", False, "Start again at the end (stamps keep increasing).", read_only=True),
     Param("frame_id", "camera", "header.frame_id of the images (the camera optical frame).", read_only=True),
-    Param("stamp_offset", 0.0, "Seconds added to the media time for header stamps; -1 = the node clock at start.",
-          -1.0, 4e9, read_only=True),
+    Param("stamp_source", "clock", "Header stamps: 'clock' = the node clock at publication, as a camera driver "
+          "does (the /clock time under use_sim_time); 'media' = the media time of the frame plus stamp_offset "
+          "(deterministic; cameras always use the clock).", choices=("clock", "media"), read_only=True),
+    Param("stamp_offset", 0.0, "For stamp_source media: seconds added to the media time; -1 = the node clock "
+          "at start.", -1.0, 4e9, read_only=True),
     Param("max_width", 0, "Downscale wider frames to this width; 0 = keep.", 0, 8192, read_only=True),
     Param("wait_for", "", "SkeletonArray topic: publish the next frame only after the previous frame's result "
           "arrived there (lock-step offline processing); empty = free running.", read_only=True),
@@ -110,6 +117,9 @@ class VideoSourceNode(Node):
                 self.get_logger().info(f"waiting for a subscriber on {self.pub_image.topic_name}")
             while self.pub_image.get_subscription_count() == 0 and not self._stop.is_set():
                 self._stop.wait(0.05)
+        by_clock = p["stamp_source"] == "clock" or self.src.is_device
+        if by_clock and not self._wait_for_clock():
+            return
         loop_t = 0.0
         t_wall0 = time.monotonic()  # one timeline across loops: the restart keeps the frame rate
         try:
@@ -123,9 +133,10 @@ class VideoSourceNode(Node):
                         delay = t_wall0 + (loop_t + frame.t) / rate - time.monotonic()
                         if delay > 0:
                             self._stop.wait(delay)
-                    stamp = (self.get_clock().now().nanoseconds * 1e-9 if self.src.is_device
-                             else self._offset + loop_t + frame.t)
-                    header = Header(stamp=sec_to_stamp(stamp), frame_id=p["frame_id"])
+                    if by_clock:
+                        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=p["frame_id"])
+                    else:
+                        header = Header(stamp=sec_to_stamp(self._offset + loop_t + frame.t), frame_id=p["frame_id"])
                     h, w = frame.bgr.shape[:2]
                     self.pub_info.publish(self._camera_info(header, w, h))
                     self.pub_image.publish(bgr_to_image_msg(frame.bgr, header))
@@ -142,6 +153,15 @@ class VideoSourceNode(Node):
         finally:
             self.finished.set()
             self.get_logger().info(f"video source finished: {self.published} frames published")
+
+    def _wait_for_clock(self) -> bool:
+        """Under use_sim_time the clock reads 0 until /clock arrives: no frame is stamped 0."""
+        if self.get_clock().now().nanoseconds == 0:
+            self.get_logger().info("use_sim_time: waiting for /clock before the first frame")
+        while self.get_clock().now().nanoseconds == 0:
+            if self._stop.wait(0.05):
+                return False
+        return True
 
     def destroy_node(self) -> None:
         self._stop.set()

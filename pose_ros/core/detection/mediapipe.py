@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from pose_ros.core.detection.base import BackendError
+from pose_ros.core.detection.quiet import native_stderr_filtered, quiet_python_warnings
 from pose_ros.core.models import BLAZEPOSE_DETECTOR, BLAZEPOSE_LANDMARK, resolve_packaged
 from pose_ros.core.skeleton import BLAZEPOSE33_TO_COCO17, Frame3D, Person, keypoint_box, mask_missing
 
@@ -31,14 +32,19 @@ class MediaPipeBackend:
         # version fails here with the file and the reinstall command, not inside mediapipe.
         for spec in (BLAZEPOSE_LANDMARK, BLAZEPOSE_DETECTOR):
             resolve_packaged(spec, parameter=None)
+        quiet_python_warnings()
         try:
             import mediapipe as mp
         except ImportError as exc:
             raise BackendError("mediapipe is not installed: pip install mediapipe==0.10.14 (or run `make setup`)") from exc
         try:
-            self._pose = mp.solutions.pose.Pose(
-                static_image_mode=static_image_mode, model_complexity=1, smooth_landmarks=not static_image_mode,
-                min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
+            # The graph opens its TFLite models in its own threads after Pose() returns, and logs
+            # then: the filter lasts until a blank frame has gone through (the graph is open).
+            with native_stderr_filtered():
+                self._pose = mp.solutions.pose.Pose(
+                    static_image_mode=static_image_mode, model_complexity=1, smooth_landmarks=not static_image_mode,
+                    min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
+                self._pose.process(np.zeros((64, 64, 3), np.uint8))
         except Exception as exc:  # mediapipe raises plain RuntimeError on missing graph files
             raise BackendError(f"mediapipe BlazePose failed to load ({exc}); reinstall mediapipe==0.10.14") from exc
         self.model = "mediapipe==0.10.14 pose_landmark_full (BlazePose, model_complexity=1)"

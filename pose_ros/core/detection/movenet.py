@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from pose_ros.core.detection.base import BackendError
+from pose_ros.core.detection.quiet import native_stderr_filtered
 from pose_ros.core.models import ModelError, load_error, resolve_movenet
 from pose_ros.core.skeleton import NUM_COCO17, Person, mask_missing
 
@@ -99,7 +100,8 @@ class MoveNetBackend:
         self.min_person_score = float(min_person_score)
         self.min_keypoint_score = float(min_keypoint_score)
         try:
-            self._interp = Interpreter(model_path=str(self.model_path), num_threads=int(num_threads))
+            with native_stderr_filtered():  # TFLite's XNNPACK line
+                self._interp = Interpreter(model_path=str(self.model_path), num_threads=int(num_threads))
         except (ValueError, RuntimeError) as exc:
             raise load_error(self.model_path, parameter, exc) from exc
         inp = self._interp.get_input_details()[0]
@@ -112,7 +114,8 @@ class MoveNetBackend:
         self._output_index = self._interp.get_output_details()[0]["index"]
         self._by_shape: dict[tuple[int, ...], object] = {}
         try:  # a dry inference now: a model that cannot run fails at start-up, not at the first frame
-            self.run(np.zeros((480, 640, 3), np.uint8))  # the shape PosePipeline.warmup uses
+            with native_stderr_filtered():  # XNNPACK is applied (and says so) at allocation
+                self.run(np.zeros((480, 640, 3), np.uint8))  # the shape PosePipeline.warmup uses
         except (ValueError, RuntimeError, IndexError) as exc:
             raise load_error(self.model_path, parameter, exc) from exc
 
@@ -127,7 +130,8 @@ class MoveNetBackend:
                 from ai_edge_litert.interpreter import Interpreter
                 interp = Interpreter(model_path=str(self.model_path), num_threads=self._num_threads)
             interp.resize_tensor_input(self._input_index, shape, strict=False)
-            interp.allocate_tensors()
+            with native_stderr_filtered():
+                interp.allocate_tensors()
             self._by_shape[shape] = interp
         return interp
 

@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 
 from pose_ros.core.detection.base import BackendError
+from pose_ros.core.detection.quiet import native_stderr_filtered
 from pose_ros.core.detection.movenet import MoveNetBackend
 from pose_ros.core.models import ModelError, load_error, resolve_blazepose_landmark
 from pose_ros.core.skeleton import (
@@ -204,8 +205,9 @@ class TopDownBackend:
         self.keep_movenet = bool(keep_movenet)
         self._parameter = parameter
         try:
-            self._lm = Interpreter(model_path=str(self.landmark_path), num_threads=int(num_threads))
-            self._lm.allocate_tensors()
+            with native_stderr_filtered():  # TFLite's XNNPACK line
+                self._lm = Interpreter(model_path=str(self.landmark_path), num_threads=int(num_threads))
+                self._lm.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise load_error(self.landmark_path, parameter, exc) from exc
         inp = self._lm.get_input_details()[0]

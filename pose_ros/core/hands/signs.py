@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pose_ros.core.detection.quiet import native_stderr_filtered
 from pose_ros.core.hands.models import HAND_MODEL_PARAMETER, resolve_hand_landmark
 from pose_ros.core.models import ModelError, load_error
 from pose_ros.core.skeleton import Coco, Person, keypoint_box
@@ -135,8 +136,9 @@ class HandSignDetector:
             raise ModelError("ai_edge_litert is missing; run `pip install ai-edge-litert` (or `make setup`)") from exc
         self.model_path = resolve_hand_landmark(model_path, model)
         try:
-            self._interp = Interpreter(model_path=str(self.model_path), num_threads=int(num_threads))
-            self._interp.allocate_tensors()
+            with native_stderr_filtered():  # TFLite's XNNPACK line
+                self._interp = Interpreter(model_path=str(self.model_path), num_threads=int(num_threads))
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise load_error(self.model_path, HAND_MODEL_PARAMETER, exc) from exc
         inp = self._interp.get_input_details()[0]

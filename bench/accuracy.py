@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from pose_ros.core.detection import BackendError, create_backend  # noqa: E402
-from pose_ros.core.skeleton import COCO17_SIGMAS, Person  # noqa: E402
+from pose_ros.core.detection import BackendError, create_backend
+from pose_ros.core.skeleton import COCO17_SIGMAS, Person
 
 LIMBS = list(range(5, 17))  # COCO-17 indices of the 12 limb joints
 DEFAULT_BACKENDS = ["movenet", "topdown", "mediapipe"]

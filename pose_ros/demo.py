@@ -139,7 +139,7 @@ def run_demo(video: str, out_dir: Path, backend: str = "mediapipe", actions: boo
     with_people = sum(c for k, c in rec.people.items() if k > 0)
     print(f"pose-ros demo: {video}")
     print(f"  frames: {rec.frames} processed of {total} in the video, {rec.annotated} annotated")
-    print(f"  people per frame: " + ", ".join(f"{k}: {v} frames" for k, v in sorted(rec.people.items()))
+    print("  people per frame: " + ", ".join(f"{k}: {v} frames" for k, v in sorted(rec.people.items()))
           + f"  (someone found in {100.0 * with_people / n:.0f}% of frames)")
     print(f"  fps: {rec.frames / wall:.1f} end to end (wall {wall:.1f} s, includes start-up)")
     if est is not None and est.stats["processed"]:

@@ -87,13 +87,6 @@ class ManagedNode(LifecycleNode):
             self.destroy_node()
             raise StartupError(error) from cause
 
-    def destroy_node(self) -> None:
-        """Also free rcl_lifecycle's state machine, which owns the get_state/change_state/... services
-        and a reference to the node: left to garbage collection, the process that exits through
-        shutdown.finish never frees them, and other processes see the node for another 20 s (lease)."""
-        super().destroy_node()
-        self._state_machine.destroy_when_not_in_use()
-
     def reload_allowed(self) -> bool:
         """Parameters that need a reload may change only while not active."""
         return not self.active
@@ -110,13 +103,20 @@ class ManagedNode(LifecycleNode):
         self._lifecycle_publishers.clear()
 
     def destroy_node(self) -> None:
-        """Shut down through the state machine first (deactivate, clean up), as rclcpp's LifecycleNode does."""
+        """Shut down through the state machine first (deactivate, clean up), as rclcpp's LifecycleNode does.
+
+        Then also free rcl_lifecycle's state machine, which owns the get_state/change_state/...
+        services and a reference to the node: left to garbage collection, a process that exits
+        through shutdown.finish never frees them, and other processes see the node for another
+        20 s (lease).
+        """
         if self.state in ("unconfigured", "inactive", "active"):
             try:
                 self.trigger_shutdown()
             except Exception as exc:  # the context may be gone (Ctrl-C); destroying must go on
                 self.get_logger().debug(f"shutdown transition skipped: {exc}")
         super().destroy_node()
+        self._state_machine.destroy_when_not_in_use()
 
     # -- hooks for subclasses --------------------------------------------------------------
     def create_publishers(self) -> None:

@@ -1,7 +1,6 @@
 """The Gesture enum lists exactly the names the package emits; wrong names are errors."""
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest

@@ -36,7 +36,8 @@ class MediaPipeBackend:
         try:
             import mediapipe as mp
         except ImportError as exc:
-            raise BackendError("mediapipe is not installed: pip install mediapipe==0.10.14 (or run `make setup`)") from exc
+            raise BackendError("mediapipe is not installed: pip install mediapipe==0.10.14 "
+                               "(or run `make setup`)") from exc
         try:
             # The graph opens its TFLite models in its own threads after Pose() returns, and logs
             # then: the filter lasts until a blank frame has gone through (the graph is open).

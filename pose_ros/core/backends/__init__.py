@@ -16,6 +16,7 @@ BACKENDS: dict[str, str] = {
     "movenet": "pose_ros.core.backends.movenet:MoveNetBackend",
     "topdown": "pose_ros.core.backends.topdown:TopDownBackend",
     "onnx": "pose_ros.core.backends.onnx:OnnxBackend",
+    "thunder": "pose_ros.core.detection.thunder:ThunderBackend",
 }
 
 

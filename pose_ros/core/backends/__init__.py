@@ -13,7 +13,7 @@ from pose_ros.core.backends.base import BackendError, PoseBackend
 # name -> "module:Class"
 BACKENDS: dict[str, str] = {
     "mediapipe": "pose_ros.core.backends.mediapipe:MediaPipeBackend",
-    "movenet": "pose_ros.core.backends.movenet:MoveNetBackend",
+    "movenet": "pose_ros.core.detection.movenet_fast:MoveNetFastBackend",
     "topdown": "pose_ros.core.backends.topdown:TopDownBackend",
     "onnx": "pose_ros.core.backends.onnx:OnnxBackend",
     "thunder": "pose_ros.core.detection.thunder:ThunderBackend",

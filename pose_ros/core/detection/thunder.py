@@ -45,11 +45,10 @@ def person_score(box_score: float, kp: np.ndarray) -> float:
     return float(box_score) * float(np.mean(kp[:, 2]))
 
 
-def merge_same_body(people: list[tuple[float, np.ndarray, np.ndarray]], min_joint: float = 0.3
-                    ) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """Drop a (score, keypoints, box) whose pose repeats a better one (OKS >= 0.6), best first."""
+def merge_same_body(people: list[tuple], min_joint: float = 0.3) -> list[tuple]:
+    """Drop a (score, keypoints, box, ...) whose pose repeats a better one (OKS >= 0.6), best first."""
     people = sorted(people, key=lambda p: -p[0])
-    kept: list[tuple[float, np.ndarray, np.ndarray]] = []
+    kept: list[tuple] = []
     for p in people:
         box = p[2]
         area = _SEGMENT_PER_BOX * max(float((box[2] - box[0]) * (box[3] - box[1])), 1.0)
@@ -127,17 +126,18 @@ class ThunderBackend:
         return kp
 
     # -- frames ----------------------------------------------------------------------------
-    def _people(self, found: list[tuple[float, np.ndarray, np.ndarray]]) -> list[Person]:
-        return [Person(keypoints=mask_missing(kp.copy(), self.min_keypoint_score), score=score, box=box)
-                for score, kp, box in found]
+    # A found person is (score, keypoints (17, 3), box, detector score): the detector's
+    # score is kept so that a person followed without the detector is scored alike.
+    def _people(self, found: list[tuple]) -> list[Person]:
+        return [Person(keypoints=mask_missing(f[1].copy(), self.min_keypoint_score), score=f[0], box=f[2])
+                for f in found]
 
-    def _from_boxes(self, rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray
-                    ) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    def _from_boxes(self, rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> list[tuple]:
         limit = self.max_people if self.max_people > 0 else len(boxes)
         found = []
         for box, s in zip(boxes[:limit], scores[:limit]):
             kp = self.pose(rgb, box)
-            found.append((person_score(s, kp), kp, box))
+            found.append((person_score(s, kp), kp, box, float(s)))
         return merge_same_body(found)
 
     def infer(self, rgb: np.ndarray) -> list[Person]:
@@ -146,36 +146,35 @@ class ThunderBackend:
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
         self.stats["frames"] += 1
         due = self._since_detection + 1 >= self.detect_every
-        if self.detect_every == 1 or due or not self._tracks or self._lost:
-            boxes, scores = self.detect(rgb)
-            found = self._from_boxes(rgb, boxes, scores)
+        if due or not self._tracks or self._lost:
+            found = self._from_boxes(rgb, *self.detect(rgb))
             self._since_detection = 0
         else:
             found = self._follow(rgb)
             self._since_detection += 1
         if self.detect_every > 1:
-            self._tracks = [(s, kp, box) for s, kp, box in found]
+            self._tracks = found
         return self._people(found)
 
-    def _follow(self, rgb: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
-        """Re-crop every tracked person around last frame's pose; mark losses for a detection."""
+    def _follow(self, rgb: np.ndarray) -> list[tuple]:
+        """Re-crop every tracked person around last frame's pose; a weak pose is dropped and
+        makes the next frame run the detector (the person may have left, or be elsewhere)."""
         found = []
         self._lost = False
-        for det_score, kp, box in self._tracks:
+        for _, kp, box, box_score in self._tracks:
             roi = crops.pose_box(kp, 0.3, 6)
-            if roi is None:
-                roi = box
+            roi = box if roi is None else roi
             new = self.pose(rgb, roi)
             if float(np.mean(new[:, 2])) < self.min_track_score:
                 self._lost = True
                 continue
             new_box = crops.pose_box(new, 0.3, 6)
-            found.append((det_score, new, new_box if new_box is not None else roi))
+            found.append((person_score(box_score, new), new, roi if new_box is None else new_box, box_score))
         return merge_same_body(found)
 
     def reset(self) -> None:
         """Forget the people carried between frames (video mode); the next frame runs the detector."""
-        self._tracks: list[tuple[float, np.ndarray, np.ndarray]] = []
+        self._tracks: list[tuple] = []
         self._since_detection = 0
         self._lost = False
 

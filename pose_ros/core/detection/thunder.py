@@ -67,7 +67,7 @@ class ThunderBackend:
                  num_threads: int = 2, max_people: int = 0, min_box_score: float = 0.3,
                  nms_iou: float = 0.6, crop_margin: float = 0.25, flip: bool = False,
                  refine: bool = False, min_keypoint_score: float = 0.0, detect_every: int = 1,
-                 min_track_score: float = 0.25, param_prefix: str = "") -> None:
+                 min_track_score: float = 0.25, detect_async: bool = False, param_prefix: str = "") -> None:
         """``max_people`` 0 means no bound; ``param_prefix`` only names parameters in errors."""
         if detect_every < 1:
             raise BackendError(f"detect_every must be >= 1, got {detect_every}")
@@ -92,6 +92,10 @@ class ThunderBackend:
         self.detect_every = int(detect_every)
         self.min_track_score = float(min_track_score)
         self.stats = {"frames": 0, "detections": 0, "crops": 0}
+        self._background = None
+        if detect_async and detect_every > 1:
+            from pose_ros.core.detection.background import BackgroundDetector
+            self._background = BackgroundDetector(self.detect)
         self.reset()
         # A dry run now: a model that cannot run fails at start-up, not at the first frame.
         self.detect(np.zeros((480, 640, 3), np.uint8))
@@ -150,7 +154,11 @@ class ThunderBackend:
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
         self.stats["frames"] += 1
         due = self._since_detection + 1 >= self.detect_every
-        if due or not self._tracks or self._lost:
+        if self._background is not None and self._tracks:
+            found = self._follow_async(rgb, due)
+        elif due or not self._tracks or self._lost:
+            if self._background is not None:
+                self._background.wait()   # one detector, one thread at a time; its result is stale
             found = self._from_boxes(rgb, *self.detect(rgb))
             self._since_detection = 0
         else:
@@ -176,14 +184,39 @@ class ThunderBackend:
             found.append((person_score(box_score, new), new, roi if new_box is None else new_box, box_score))
         return merge_same_body(found)
 
+    def _follow_async(self, rgb: np.ndarray, due: bool) -> list[tuple]:
+        """Follow the tracked people; add the newcomers of the last background detection
+        (boxes that overlap no followed person), and start the next one when due."""
+        from pose_ros.core.similarity import iou_matrix
+        found = self._follow(rgb)
+        done = self._background.poll()
+        if done is not None:
+            boxes, scores = done[1]
+            held = np.array([f[2] for f in found], np.float32).reshape(-1, 4)
+            overlap = iou_matrix(boxes, held).max(axis=1) if len(held) else np.zeros(len(boxes))
+            newcomers = (overlap < 0.3)
+            if newcomers.any():
+                found = merge_same_body(found + self._from_boxes(rgb, boxes[newcomers], scores[newcomers]))
+            if self.max_people > 0:
+                found = found[: self.max_people]
+        self._since_detection += 1
+        if (due or self._lost) and self._background.submit(self.stats["frames"], rgb):
+            self._since_detection = 0
+        return found
+
     def reset(self) -> None:
         """Forget the people carried between frames (video mode); the next frame runs the detector."""
+        if getattr(self, "_background", None) is not None:
+            self._background.wait()
         self._tracks: list[tuple] = []
         self._since_detection = 0
         self._lost = False
 
     def close(self) -> None:
-        """Release both models."""
+        """Release both models (and stop the detector thread)."""
+        if self._background is not None:
+            self._background.close()
+            self._background = None
         self.detector.close()
         self.pose_model.close()
         self.reset()

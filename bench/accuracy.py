@@ -38,7 +38,8 @@ from pose_ros.core.backends import BackendError, create_backend  # noqa: E402
 from pose_ros.core.skeleton import COCO17_SIGMAS, Person  # noqa: E402
 
 LIMBS = list(range(5, 17))  # COCO-17 indices of the 12 limb joints
-DEFAULT_BACKENDS = ["thunder", "thunder:flip=true,refine=true", "movenet", "topdown", "mediapipe"]
+DEFAULT_BACKENDS = ["thunder", "thunder:min_box_score=0.1,flip=true", "thunder:pose_model=lightning", "movenet",
+                    "topdown", "mediapipe"]
 
 
 @dataclass

@@ -31,7 +31,7 @@ class MoveNetFastBackend(MoveNetBackend):
         super().__init__(*args, **kwargs)   # loads and dry-runs the file on LiteRT: same checks
         if engine != "litert":
             try:
-                self._ov_model((1, 480, 640, 3))
+                self._ov_model((1, *input_shape(480, 640, self.input_size), 3))  # PosePipeline.warmup's frame
                 self.engine = "openvino"
             except ModelError:
                 if engine == "openvino":

@@ -14,7 +14,11 @@ Video (``detect_every=k > 1``): the detector, the costliest stage, runs on every
 k-th frame only, and whenever a person was lost. In between, each person is cropped
 around the pose found in the previous frame, the "region from the previous pose"
 trick of BlazePose and MoveNet; a person whose pose turns weak (mean joint score
-below ``min_track_score``) is dropped and triggers a detection on the next frame.
+below ``min_track_score``) is dropped and triggers a detection on the next frame;
+people whose pose is that weak when detected are reported but not followed. With
+``detect_async`` the periodic detections run on a worker thread instead
+(:mod:`~pose_ros.core.detection.background`) and add the people they find that
+nobody followed yet; only a frame with nobody to follow waits for the detector.
 That state lives in the backend: :meth:`reset` forgets it (call it between
 unrelated images or after a seek).
 """
@@ -164,8 +168,8 @@ class ThunderBackend:
         else:
             found = self._follow(rgb)
             self._since_detection += 1
-        if self.detect_every > 1:
-            self._tracks = found
+        if self.detect_every > 1:  # follow only clear poses: a weak one would be "lost" at once
+            self._tracks = [f for f in found if float(np.mean(f[1][:, 2])) >= self.min_track_score]
         return self._people(found)
 
     def _follow(self, rgb: np.ndarray) -> list[tuple]:

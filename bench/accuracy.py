@@ -4,14 +4,16 @@
 COCO-style keypoint AP (pycocotools) per dataset and backend, plus the fraction of
 annotated people that some detection matches with OKS >= 0.5 (a backend that
 misses people is worse for a robot than one with slightly loose joints, and AP
-hides that). ``coco17`` and ``ochuman`` are scored on all 17 COCO joints;
+hides that). ``coco-val-mini`` (79 ordinary COCO val2017 photos, 32 of them with
+people: the set that judges keypoint accuracy; photos without people count, as
+false positives there lower AP), ``coco17`` and ``ochuman`` are scored on all 17 COCO joints;
 ``crowdpose`` and ``posetrack18`` only on the 12 limb joints they share with
 COCO-17 (shoulders, elbows, wrists, hips, knees, ankles), with the COCO sigmas of
 those joints. The photos are few: quote the counts and treat small differences
 as noise.
 
-Usage: python bench/accuracy.py [BACKEND[:key=value,...] ...] [--shared PATH]
-e.g.   python bench/accuracy.py movenet movenet:input_size=384 topdown
+Usage: python bench/accuracy.py [BACKEND[:key=value,...] ...] [--shared PATH] [--datasets NAME,...]
+e.g.   python bench/accuracy.py movenet movenet:input_size=384 topdown thunder thunder:flip=true
        python bench/accuracy.py yolo yolo:input_size=960 --datasets coco-val-mini   (after `make yolo`)
 """
 from __future__ import annotations
@@ -37,7 +39,8 @@ from pose_ros.core.detection import BackendError, create_backend
 from pose_ros.core.skeleton import COCO17_SIGMAS, Person
 
 LIMBS = list(range(5, 17))  # COCO-17 indices of the 12 limb joints
-DEFAULT_BACKENDS = ["movenet", "topdown", "mediapipe"]
+DEFAULT_BACKENDS = ["thunder", "thunder:min_box_score=0.1,flip=true", "thunder:pose_model=lightning", "movenet",
+                    "topdown", "mediapipe"]
 
 
 @dataclass
@@ -85,10 +88,12 @@ def _reduce_gt(raw: dict, gt_idx: list[int], joints: list[int]) -> dict:
                             "skeleton": []}]}
 
 
-def load_datasets(shared: Path) -> list[Dataset]:
-    """The four keypoint sets in ``shared/eval`` (missing ones are skipped with a message)."""
+def load_datasets(shared: Path, only: set[str] | None = None) -> list[Dataset]:
+    """The keypoint sets in ``shared/eval`` (missing ones are skipped with a message)."""
     ev = shared / "eval"
     specs = [
+        ("coco-val-mini", ev / "coco-val-mini/images", ev / "coco-val-mini/annotations.json",
+         list(range(17)), list(range(17))),
         ("coco17", ev / "coco17", ev / "coco17/test_coco.json", list(range(17)), list(range(17))),
         ("ochuman", ev / "ochuman", ev / "ochuman/test_ochuman.json", list(range(17)), list(range(17))),
         ("crowdpose", ev / "crowdpose", ev / "crowdpose/test_crowdpose.json", list(range(12)), LIMBS),
@@ -97,6 +102,8 @@ def load_datasets(shared: Path) -> list[Dataset]:
     ]
     out = []
     for name, root, gt_path, gt_idx, joints in specs:
+        if only and name not in only:
+            continue
         if not gt_path.is_file():
             print(f"[accuracy] {name}: {gt_path} missing, skipped", file=sys.stderr)
             continue
@@ -104,18 +111,6 @@ def load_datasets(shared: Path) -> list[Dataset]:
         out.append(Dataset(name, root, _reduce_gt(raw, gt_idx, joints), joints,
                            COCO17_SIGMAS[joints]))
     return out
-
-
-def load_coco_val_mini(shared: Path) -> Dataset | None:
-    """The 79 COCO val2017 photos of ``shared/eval/coco-val-mini`` (all 17 joints), or None."""
-    root = shared / "eval" / "coco-val-mini"
-    gt_path = root / "annotations.json"
-    if not gt_path.is_file():
-        print(f"[accuracy] coco-val-mini: {gt_path} missing, skipped", file=sys.stderr)
-        return None
-    raw = json.loads(gt_path.read_text())
-    joints = list(range(17))
-    return Dataset("coco-val-mini", root / "images", _reduce_gt(raw, joints, joints), joints)
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
@@ -234,8 +229,11 @@ def visible_check(ds: Dataset, matched: dict) -> tuple[int, int]:
 def run_backend(backend, ds: Dataset) -> tuple[list[dict], float]:
     """Detections for every image of ``ds`` and the mean inference time in ms."""
     dets, times = [], []
+    reset = getattr(backend, "reset", None)  # unrelated photos: no state carried between them
     for im in ds.gt["images"]:
         rgb = read_rgb(ds.root / im["file_name"])
+        if reset is not None:
+            reset()
         t0 = time.perf_counter()
         people = backend.infer(rgb)
         times.append(time.perf_counter() - t0)
@@ -250,16 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=default_shared(),
                     help="folder holding eval/ (default: ../shared next to the repository)")
     ap.add_argument("--json", type=Path, help="also write the results here")
-    ap.add_argument("--datasets", help="comma-separated subset, e.g. coco-val-mini,coco17")
+    ap.add_argument("--datasets", default="", help="comma-separated subset, e.g. coco-val-mini,coco17")
     args = ap.parse_args(argv)
 
     if not require_eval(args.shared, "accuracy"):
         return 2
-    datasets = load_datasets(args.shared)
-    mini = load_coco_val_mini(args.shared)
-    datasets += [mini] if mini else []
-    if args.datasets:
-        datasets = [d for d in datasets if d.name in args.datasets.split(",")]
+    datasets = load_datasets(args.shared, set(filter(None, args.datasets.split(","))) or None)
     print(f"[accuracy] data: {args.shared / 'eval'}")
     rows, checks = [], []
     for spec in args.backends:
@@ -277,13 +271,13 @@ def main(argv: list[str] | None = None) -> int:
         backend.close()
 
     bw = max([len(r["backend"]) for r in rows] + [8])
-    header = (f"{'dataset':<12} {'backend':<{bw}} {'joints':>6} {'AP':>6} {'AP50':>6} {'recall':>7} "
+    header = (f"{'dataset':<13} {'backend':<{bw}} {'joints':>6} {'AP':>6} {'AP50':>6} {'recall':>7} "
               f"{'found/GT':>8} {'dets':>5} {'imgs':>4} {'ms/img':>7}")
     print(header)
     print("-" * len(header))
     for r in rows:
         found = f"{round(r['recall'] * r['gt'])}/{r['gt']}"
-        print(f"{r['dataset']:<12} {r['backend']:<{bw}} {r['joints']:>6} {r['AP']:>6.3f} {r['AP50']:>6.3f} "
+        print(f"{r['dataset']:<13} {r['backend']:<{bw}} {r['joints']:>6} {r['AP']:>6.3f} {r['AP50']:>6.3f} "
               f"{r['recall']:>7.2f} {found:>8} {r['dets']:>5} {r['images']:>4} {r['ms']:>7.1f}")
     if checks:
         print("\nposetrack18 fully visible people found (009473 tracks 0,1 + 012834 tracks 3,10):")

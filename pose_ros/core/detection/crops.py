@@ -1,0 +1,95 @@
+"""Square person crops for single-person pose models, and the way back to image pixels.
+
+A single-person model such as MoveNet Thunder wants the person centred in a square
+input with the body's aspect kept: a person box is widened to a square (plus a
+margin so that limbs outside a tight box stay in view) and cut with one affine
+warp, whose border is black where the square leaves the image. Keypoints come back
+normalised to the crop and map to the image by the same centre and side.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pose_ros.core.skeleton import COCO17_FLIP
+
+
+def square_around(box: np.ndarray, margin: float) -> np.ndarray:
+    """(cx, cy, side): the square centred on ``box`` (xyxy) whose side is its longer side x (1 + margin)."""
+    x0, y0, x1, y1 = (float(v) for v in box[:4])
+    side = max(x1 - x0, y1 - y0, 1.0) * (1.0 + margin)
+    return np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0, side], np.float64)
+
+
+def cut(rgb: np.ndarray, square: np.ndarray, size: int) -> np.ndarray:
+    """The (size, size, 3) crop of ``square`` (cx, cy, side), black outside the image."""
+    cx, cy, side = square
+    s = size / side
+    m = np.array([[s, 0.0, size / 2.0 - s * cx], [0.0, s, size / 2.0 - s * cy]], np.float64)
+    interp = cv2.INTER_AREA if s < 0.5 else cv2.INTER_LINEAR
+    return cv2.warpAffine(rgb, m, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(0, 0, 0))
+
+
+def to_image(yxs: np.ndarray, square: np.ndarray) -> np.ndarray:
+    """(17, 3) x, y pixels and score from MoveNet's (17, 3) y, x (crop-normalised) and score."""
+    cx, cy, side = square
+    out = np.empty((yxs.shape[0], 3), np.float32)
+    out[:, 0] = cx + (yxs[:, 1] - 0.5) * side
+    out[:, 1] = cy + (yxs[:, 0] - 0.5) * side
+    out[:, 2] = yxs[:, 2]
+    return out
+
+
+def unflip(yxs: np.ndarray) -> np.ndarray:
+    """MoveNet output for a mirrored crop -> the same points in the unmirrored crop, joints swapped back."""
+    out = yxs[COCO17_FLIP].copy()
+    out[:, 1] = 1.0 - out[:, 1]
+    return out
+
+
+def merge_flip(a: np.ndarray, b: np.ndarray, agree: float = 0.04) -> np.ndarray:
+    """One (17, 3) y, x, score result from two passes over one crop (e.g. plain and mirrored).
+
+    Where the passes agree (within ``agree`` of the crop side) the positions are averaged,
+    weighted by score; where they disagree, one of them found another person's joint or
+    a wrong limb, and the midpoint would be wrong either way, so the surer pass wins. The
+    score is the plain mean, so a disagreement lowers it.
+    """
+    wa = a[:, 2:3] + 1e-6
+    wb = b[:, 2:3] + 1e-6
+    out = np.empty_like(a)
+    out[:, :2] = (a[:, :2] * wa + b[:, :2] * wb) / (wa + wb)
+    far = np.hypot(*(a[:, :2] - b[:, :2]).T) > agree
+    out[far, :2] = np.where((a[far, 2] >= b[far, 2])[:, None], a[far, :2], b[far, :2])
+    out[:, 2] = (a[:, 2] + b[:, 2]) / 2.0
+    return out
+
+
+def keypoint_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndarray | None:
+    """Box (xyxy) around the joints scored above ``min_score``; None when fewer than ``min_joints``."""
+    ok = (kp[:, 2] > min_score) & np.isfinite(kp[:, :2]).all(axis=1)
+    if int(ok.sum()) < min_joints:
+        return None
+    pts = kp[ok, :2]
+    return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32)
+
+
+def pose_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndarray | None:
+    """Person box from a pose: the keypoint box grown where the pose suggests unseen body.
+
+    The keypoint box of a full skeleton is tighter than a person box (no head top,
+    no feet, no hands beyond the wrists); growing it by 10% per side, and by a fifth
+    of the body's height at the top for the head, brings it back to the size the crop
+    margin was chosen for.
+    """
+    box = keypoint_box(kp, min_score, min_joints)
+    if box is None:
+        return None
+    w, h = box[2] - box[0], box[3] - box[1]
+    size = max(w, h, 1.0)
+    return np.array([box[0] - 0.1 * size, box[1] - 0.2 * size, box[2] + 0.1 * size,
+                     box[3] + 0.1 * size], np.float32)
+
+
+__all__ = ["cut", "keypoint_box", "merge_flip", "pose_box", "square_around", "to_image", "unflip"]

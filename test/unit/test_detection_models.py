@@ -1,0 +1,277 @@
+"""The converted models (NanoDet + MoveNet Thunder), their runtimes and the thunder backend.
+
+The converted ONNX files are built by `make setup` (scripts/build_models.py) into the
+model cache; the real-model tests skip with a message when they are absent. The
+people tests use frame 60 of the cached demo clip: a man doing jumping jacks on a
+box (left) and a woman walking (right); a third person far away is not expected.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import read_demo_rgb
+from pose_ros.core import models
+from pose_ros.core.detection import crops, nanodet
+from pose_ros.core.detection.runtime import Model
+from pose_ros.core.skeleton import COCO17_FLIP, Coco
+
+DEMO_FRAME = 60
+MAN = (480, 30, 760, 500)       # pixels of the 1768x994 frame
+WOMAN = (1270, 520, 1550, 960)
+
+
+def _converted_or_skip(name: str) -> Path:
+    try:
+        return models.resolve_converted(name)
+    except models.ModelError as exc:
+        pytest.skip(f"converted model not built: {exc}")
+
+
+@pytest.fixture(scope="module")
+def thunder_path() -> Path:
+    return _converted_or_skip("movenet-thunder-v4.onnx")
+
+
+@pytest.fixture(scope="module")
+def nanodet_path() -> Path:
+    return _converted_or_skip("nanodet-m-416.onnx")
+
+
+@pytest.fixture(scope="module")
+def backend(thunder_path, nanodet_path):
+    from pose_ros.core.detection import create_backend
+    b = create_backend("thunder")
+    yield b
+    b.close()
+
+
+def _inside(kp: np.ndarray, region: tuple[int, int, int, int], min_score: float = 0.3) -> int:
+    ok = kp[:, 2] > min_score
+    x, y = kp[ok, 0], kp[ok, 1]
+    return int(((x >= region[0]) & (x <= region[2]) & (y >= region[1]) & (y <= region[3])).sum())
+
+
+# ---------------------------------------------------------------- the backend on a real frame
+
+def test_thunder_backend_finds_both_people(backend):
+    rgb = read_demo_rgb(DEMO_FRAME)
+    people = backend.infer(rgb)
+    for region in (MAN, WOMAN):
+        best = max((_inside(p.keypoints, region) for p in people), default=0)
+        assert best >= 14, f"no skeleton with 14+ confident joints in {region}: {[p.box for p in people]}"
+    assert 2 <= len(people) <= 3
+    man = max(people, key=lambda p: _inside(p.keypoints, MAN))
+    kp = man.keypoints
+    assert kp[Coco.NOSE, 1] < kp[Coco.LEFT_HIP, 1] < kp[Coco.LEFT_ANKLE, 1]  # upright
+    assert all(p.box is not None and 0.0 < p.score <= 1.0 for p in people)
+
+
+def test_thunder_video_mode_follows_without_detector(thunder_path, nanodet_path):
+    from pose_ros.core.detection.thunder import ThunderBackend
+    b = ThunderBackend(detect_every=5)
+    frames = [read_demo_rgb(DEMO_FRAME + i) for i in range(4)]
+    b.stats.update(frames=0, detections=0)
+    counts = [len(b.infer(f)) for f in frames]
+    assert b.stats["detections"] == 1, b.stats          # one detection, then three frames followed
+    assert counts[-1] >= 2 and all(c >= 2 for c in counts)
+    b.reset()
+    b.infer(frames[0])
+    assert b.stats["detections"] == 2                   # reset forgets the people: detect again
+    b.close()
+
+
+def test_thunder_background_detector_keeps_everyone(thunder_path, nanodet_path):
+    from pose_ros.core.detection.thunder import ThunderBackend
+    b = ThunderBackend(detect_every=2, detect_async=True)
+    b.stats.update(frames=0, detections=0)
+    counts = []
+    for i in range(6):
+        counts.append(len(b.infer(read_demo_rgb(DEMO_FRAME + i))))
+        b._background.wait(5.0) if i == 2 else None   # let one background detection land
+    assert all(c >= 2 for c in counts), counts
+    assert b.stats["detections"] >= 2, b.stats       # the first inline, later ones in the background
+    b.close()
+    assert b._background is None
+
+
+def test_flip_and_refine_keep_the_people(thunder_path, nanodet_path):
+    from pose_ros.core.detection.thunder import ThunderBackend
+    b = ThunderBackend(flip=True, refine=True)
+    people = b.infer(read_demo_rgb(DEMO_FRAME))
+    assert max(_inside(p.keypoints, MAN) for p in people) >= 14
+    b.close()
+
+
+# ---------------------------------------------------------------- runtimes agree
+
+def test_openvino_matches_onnxruntime_on_thunder(thunder_path):
+    pytest.importorskip("openvino")
+    crop = crops.cut(read_demo_rgb(DEMO_FRAME), crops.square_around(np.array(MAN, np.float32), 0.25), 256)
+    x = crop[None].astype(np.int32)
+    ov = Model(thunder_path, engine="openvino").run(x)[0]
+    ort = Model(thunder_path, engine="onnxruntime").run(x)[0]
+    assert ov.shape == ort.shape == (1, 1, 17, 3)
+    np.testing.assert_allclose(ov, ort, atol=1e-4)
+    assert (ort[0, 0, :, 2] > 0.3).sum() >= 14
+
+
+def test_openvino_matches_onnxruntime_on_nanodet(nanodet_path):
+    pytest.importorskip("openvino")
+    x, _, _ = nanodet.preprocess(read_demo_rgb(DEMO_FRAME))
+    ov = Model(nanodet_path, engine="openvino").outputs_by_name(x)
+    ort = Model(nanodet_path, engine="onnxruntime").outputs_by_name(x)
+    assert ov.keys() == ort.keys() and len(ov) == 6
+    for k in ov:
+        np.testing.assert_allclose(ov[k], ort[k], atol=1e-4)
+
+
+def test_movenet_multipose_openvino_matches_litert():
+    pytest.importorskip("openvino")
+    pytest.importorskip("ai_edge_litert")
+    from pose_ros.core.detection.movenet import MoveNetBackend
+    from pose_ros.core.detection.movenet_fast import MoveNetFastBackend
+    try:
+        fast = MoveNetFastBackend(engine="openvino")
+    except models.ModelError as exc:
+        pytest.skip(str(exc))
+    lite = MoveNetBackend()
+    rgb = read_demo_rgb(DEMO_FRAME)
+    for image in (rgb, rgb[:480, :640]):   # two input shapes: one network each
+        np.testing.assert_allclose(fast.run(image), lite.run(image), atol=1e-3)
+    assert len(fast.infer(rgb)) == len(lite.infer(rgb)) >= 2
+    fast.close()
+    lite.close()
+
+
+# ---------------------------------------------------------------- decoding
+
+def _nanodet_outputs(hot: dict[int, tuple[int, float, tuple[float, float, float, float]]]) -> list[np.ndarray]:
+    """Zero-score NanoDet outputs with one person cell per stride: index, score, (l, t, r, b) in strides."""
+    out_cls, out_reg = [], []
+    for stride in nanodet.STRIDES:
+        n = (nanodet.INPUT_SIZE // stride) ** 2
+        cls = np.zeros((1, n, 80), np.float32)
+        reg = np.full((1, n, 44), -50.0, np.float32)
+        if stride in hot:
+            idx, score, dist = hot[stride]
+            cls[0, idx, nanodet.PERSON] = score
+            cls[0, idx, 5] = 0.99   # a bus: another class, ignored
+            for side, d in enumerate(dist):   # two neighbouring bins: expectation d
+                lo = int(np.floor(d))
+                frac = d - lo
+                logits = np.full(11, -50.0)
+                logits[lo] = np.log(max(1 - frac, 1e-9))
+                if lo + 1 < 11:
+                    logits[lo + 1] = np.log(max(frac, 1e-9))
+                reg[0, idx, side * 11:(side + 1) * 11] = logits
+        out_cls.append(cls)
+        out_reg.append(reg)
+    return out_cls[::-1] + out_reg   # order must not matter: levels are found by shape
+
+
+def test_nanodet_decodes_a_box():
+    side = nanodet.INPUT_SIZE // 16
+    idx = 10 * side + 4                         # cell (x=4, y=10) of stride 16: centre (72, 168)
+    outs = _nanodet_outputs({16: (idx, 0.8, (2.0, 3.5, 1.0, 4.0))})
+    boxes, scores = nanodet.decode_people(outs, width=832, height=600, sx=0.5, sy=0.5, min_score=0.3)
+    assert scores.tolist() == pytest.approx([0.8])
+    np.testing.assert_allclose(boxes[0], np.array([72 - 32, 168 - 56, 72 + 16, 168 + 64]) * 2, atol=1e-3)
+    boxes, _ = nanodet.decode_people(outs, 832, 416, 0.5, 0.5, min_score=0.9)
+    assert len(boxes) == 0
+
+
+def test_nanodet_nms_keeps_the_best_of_overlapping_boxes():
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60]], np.float32)
+    keep = nanodet.nms(boxes, np.array([0.5, 0.9, 0.4], np.float32), iou=0.5)
+    assert keep.tolist() == [1, 2]
+
+
+def test_preprocess_letterbox_keeps_aspect():
+    rgb = np.full((100, 200, 3), 255, np.uint8)
+    x, sx, sy = nanodet.preprocess(rgb)
+    assert x.shape == (1, 3, 416, 416) and sx == sy == pytest.approx(416 / 200)
+    assert np.all(x[0, :, 208:, :] == 0)             # padding is the mean colour: zero
+    assert x[0, 0, 0, 0] > 0 and x[0, :, :208].min() > 1.5   # white, BGR-normalised
+
+
+def test_crop_round_trip_maps_points_back():
+    rgb = np.zeros((300, 400, 3), np.uint8)
+    rgb[120, 250] = 255                              # one bright pixel at x=250, y=120
+    square = crops.square_around(np.array([200, 50, 300, 250], np.float32), 0.25)
+    assert square.tolist() == pytest.approx([250, 150, 250])
+    crop = crops.cut(rgb, square, 250)
+    cy, cx = np.unravel_index(np.argmax(crop[..., 0]), crop.shape[:2])
+    yxs = np.array([[(cy + 0.5) / 250, (cx + 0.5) / 250, 0.9]] * 17, np.float32)
+    kp = crops.to_image(yxs, square)
+    assert kp[0, :2] == pytest.approx([250.5, 120.5], abs=1.0)
+
+
+def test_unflip_swaps_sides_and_mirrors():
+    yxs = np.random.default_rng(0).random((17, 3)).astype(np.float32)
+    back = crops.unflip(yxs)
+    assert back[Coco.LEFT_WRIST, 1] == pytest.approx(1 - yxs[Coco.RIGHT_WRIST, 1])
+    assert back[Coco.LEFT_WRIST, 0] == yxs[Coco.RIGHT_WRIST, 0]
+    np.testing.assert_allclose(crops.unflip(back), yxs, atol=1e-6)
+    assert COCO17_FLIP[COCO17_FLIP].tolist() == list(range(17))
+    merged = crops.merge_flip(yxs, yxs)
+    np.testing.assert_allclose(merged, yxs, atol=1e-6)
+
+
+def test_merge_same_body_drops_the_weaker_copy():
+    from pose_ros.core.detection.thunder import merge_same_body
+    kp = np.column_stack([np.linspace(0, 100, 17), np.linspace(0, 200, 17), np.full(17, 0.9)]).astype(np.float32)
+    box = np.array([0, 0, 100, 200], np.float32)
+    other = kp.copy()
+    other[:, 0] += 400
+    kept = merge_same_body([(0.5, kp + 1, box), (0.9, kp, box), (0.7, other, box + [400, 0, 400, 0])])
+    assert [k[0] for k in kept] == [0.9, 0.7]
+
+
+# ---------------------------------------------------------------- resolver errors
+
+def _fake_cache(tmp_path, monkeypatch, content: bytes, recorded: bytes | None = None,
+                sources: dict | None = None) -> Path:
+    monkeypatch.setenv("POSE_ROS_CACHE", str(tmp_path))
+    folder = models.converted_dir()
+    folder.mkdir(parents=True)
+    name = "nanodet-m-416.onnx"
+    (folder / name).write_bytes(content)
+    entry = {"sha256": hashlib.sha256(content if recorded is None else recorded).hexdigest(),
+             "sources": models.CONVERTED_SOURCES[name] if sources is None else sources}
+    (folder / models.CONVERTED_MANIFEST).write_text(json.dumps({"models": {name: entry}}))
+    return folder / name
+
+
+def test_missing_converted_model_says_run_setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("POSE_ROS_CACHE", str(tmp_path))
+    with pytest.raises(models.ModelError, match=r"movenet-thunder-v4\.onnx is missing.*make setup") as err:
+        models.resolve_converted("movenet-thunder-v4.onnx")
+    assert "\n" not in str(err.value)
+
+
+def test_corrupt_converted_model_is_refused(tmp_path, monkeypatch):
+    path = _fake_cache(tmp_path, monkeypatch, b"not the model", recorded=b"the model")
+    with pytest.raises(models.ModelError, match=rf"{path.name} has sha256 .*make setup"):
+        models.resolve_converted(path.name)
+
+
+def test_model_from_other_sources_is_refused(tmp_path, monkeypatch):
+    path = _fake_cache(tmp_path, monkeypatch, b"x", sources={"nanodet.json": "0" * 64})
+    with pytest.raises(models.ModelError, match="other sources.*make setup"):
+        models.resolve_converted(path.name)
+
+
+def test_unloadable_model_names_file_and_fix(tmp_path, monkeypatch):
+    path = _fake_cache(tmp_path, monkeypatch, b"garbage that hashes right")
+    assert models.resolve_converted(path.name) == path   # hash matches what the manifest says
+    with pytest.raises(models.ModelError, match=rf"{path.name}.*make setup") as err:
+        Model(path)
+    assert "\n" not in str(err.value)
+    from pose_ros.core.detection import BackendError, create_backend
+    with pytest.raises(BackendError, match=r"\.onnx.*make setup"):
+        create_backend("thunder")

@@ -56,11 +56,17 @@ class ManagedNode(LifecycleNode):
         self.transition_exception: BaseException | None = None
         self.autostarting = False
         self._lifecycle_publishers: list = []
+        self._state_machine_freed = False
 
     # -- state, from rclpy's state machine -------------------------------------------------
     @property
     def state(self) -> str:
-        """rclpy's current state label: unconfigured, inactive, active, finalized or a transition state."""
+        """rclpy's current state label: unconfigured, inactive, active, finalized or a transition state.
+
+        After destroy_node the state machine is freed (reading it would crash): finalized.
+        """
+        if self._state_machine_freed:
+            return "finalized"
         return self._state_machine.current_state[1]
 
     @property
@@ -110,12 +116,15 @@ class ManagedNode(LifecycleNode):
         through shutdown.finish never frees them, and other processes see the node for another
         20 s (lease).
         """
+        if self._state_machine_freed:  # destroyed already (autostart failure, then the process skeleton)
+            return
         if self.state in ("unconfigured", "inactive", "active"):
             try:
                 self.trigger_shutdown()
             except Exception as exc:  # the context may be gone (Ctrl-C); destroying must go on
                 self.get_logger().debug(f"shutdown transition skipped: {exc}")
         super().destroy_node()
+        self._state_machine_freed = True
         self._state_machine.destroy_when_not_in_use()
 
     # -- hooks for subclasses --------------------------------------------------------------

@@ -28,7 +28,7 @@ Frames: the first ``--warmup`` + ``--frames`` frames of the demo video
 it, the annotated photos from ../shared/eval cycled. The machine's load changes the
 numbers: compare columns within one run.
 
-Usage: python bench/node_overhead.py [--backends mediapipe,movenet,topdown] [--frames 100] [--warmup 5]
+Usage: python bench/node_overhead.py [--backends thunder,mediapipe,movenet,topdown] [--frames 100] [--warmup 5]
 """
 from __future__ import annotations
 
@@ -264,7 +264,7 @@ HEADER = (f"{'backend':<10} {'annot':>5} {'ppl':>4} {'raw ms':>7} {'infer':>7} {
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--backends", default="mediapipe,movenet,topdown", help="comma-separated backends")
+    ap.add_argument("--backends", default="thunder,mediapipe,movenet,topdown", help="comma-separated backends")
     ap.add_argument("--frames", type=int, default=100, help="measured frames per run")
     ap.add_argument("--warmup", type=int, default=5, help="frames before measuring")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared",

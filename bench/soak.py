@@ -30,7 +30,7 @@ skeleton arrays out). Targets: RSS growth after the warm-up under ``--max-growth
 the first window after the warm-up), every process alive. Exit 1 when a target
 is missed, 2 when the graph cannot start.
 
-Usage: python bench/soak.py [--duration 600] [--backend mediapipe] [--json out.json]
+Usage: python bench/soak.py [--duration 600] [--backend thunder] [--json out.json]
 
 test/test_soak.py runs a 60 s version through :func:`run_soak` and the checks here.
 """
@@ -263,7 +263,7 @@ class SoakConfig:
     duration: float = 600.0      # seconds from the first skeleton array
     warmup: float = 30.0         # seconds before memory/CPU/latency baselines
     window: float = 60.0         # seconds per latency row
-    backend: str = "mediapipe"
+    backend: str = "thunder"
     tracker: str = "node"        # node: pose_tracker process; inline: the estimator tracks (launch file)
     workdir: Path | None = None  # logs and the clip; a temporary folder when None
     clip: Path | None = None     # a ready 640x480 clip; made from the demo video when None
@@ -712,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=600.0, help="seconds after the first skeletons (600)")
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds before the baselines (30)")
     ap.add_argument("--window", type=float, default=60.0, help="seconds per latency row (60)")
-    ap.add_argument("--backend", default="mediapipe")
+    ap.add_argument("--backend", default="thunder")
     ap.add_argument("--tracker", choices=("node", "inline"), default="node",
                     help="node: a pose_tracker process (default); inline: the estimator tracks (launch file)")
     ap.add_argument("--max-growth", type=float, default=5.0, help="RSS growth target after warm-up, %% (5)")

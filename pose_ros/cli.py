@@ -27,7 +27,7 @@ def _cmd_demo(rest: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="pose-ros demo", description="Run the graph on the demo video.")
     ap.add_argument("--video", default="", help="video file (default: the Sports2D demo video)")
     ap.add_argument("--out", default="demo_output", help="output folder")
-    ap.add_argument("--backend", default="mediapipe")
+    ap.add_argument("--backend", default="thunder")
     ap.add_argument("--no-actions", action="store_true", help="do not start action_classifier")
     ap.add_argument("--max-width", type=int, default=960, help="downscale wider frames (0 = keep)")
     a = ap.parse_args(rest)

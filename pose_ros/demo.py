@@ -86,7 +86,7 @@ def make_recorder(out_dir: Path, fps: float):
     return DemoRecorder()
 
 
-def run_demo(video: str, out_dir: Path, backend: str = "mediapipe", actions: bool = True, max_width: int = 960) -> int:
+def run_demo(video: str, out_dir: Path, backend: str = "thunder", actions: bool = True, max_width: int = 960) -> int:
     """Process every frame of ``video`` through the graph; print a summary; 0 on success."""
     from pose_ros.core.imaging.video import FrameSource, SourceError
 

@@ -66,7 +66,7 @@ class Argument:
 
 BOOL = ("true", "false")
 NOT_GIVEN = ""  # the default of arguments whose value otherwise comes from params_file
-BACKENDS = ("mediapipe", "movenet", "topdown", "onnx", "yolo")  # test_graph checks them against the estimator's
+BACKENDS = ("thunder", "mediapipe", "movenet", "topdown", "onnx", "yolo")  # test_graph checks them against the estimator's
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 
 # name -> argument; the launch file declares exactly these, `pose-ros run` takes the same.
@@ -74,7 +74,7 @@ LAUNCH_ARGUMENTS: dict[str, Argument] = {
     "camera_topic": Argument("/camera/image_raw", "sensor_msgs/Image topic of the camera"),
     "compressed": Argument(NOT_GIVEN, "subscribe to <camera_topic>/compressed (CompressedImage); empty = "
                                       "pose_estimator's 'compressed' in params_file (false)", (NOT_GIVEN, *BOOL)),
-    "backend": Argument(NOT_GIVEN, "pose backend; empty = pose_estimator's 'backend' in params_file (mediapipe)",
+    "backend": Argument(NOT_GIVEN, "pose backend; empty = pose_estimator's 'backend' in params_file (thunder)",
                         (NOT_GIVEN, *BACKENDS)),
     "params_file": Argument("", "parameter YAML; empty = config/pose.yaml of the package"),
     "namespace": Argument("/pose", "namespace of the nodes and their topics"),

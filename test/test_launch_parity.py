@@ -28,7 +28,7 @@ def test_declares_the_graph_arguments_with_defaults_choices_and_descriptions():
         kw = got[name]
         assert (kw["default_value"], kw["description"]) == (arg.default, arg.description), name
         assert kw["choices"] == (list(arg.choices) if arg.choices else None), name
-    assert got["backend"]["choices"] == ["", "mediapipe", "movenet", "topdown", "onnx", "yolo"]
+    assert got["backend"]["choices"] == ["", "thunder", "mediapipe", "movenet", "topdown", "onnx", "yolo"]
     assert got["log_level"]["choices"] and got["rviz"]["choices"] == ["true", "false"]
 
 

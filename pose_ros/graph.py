@@ -66,7 +66,8 @@ class Argument:
 
 BOOL = ("true", "false")
 NOT_GIVEN = ""  # the default of arguments whose value otherwise comes from params_file
-BACKENDS = ("thunder", "mediapipe", "movenet", "topdown", "onnx", "yolo")  # test_graph checks them against the estimator's
+# test_graph checks them against the estimator's
+BACKENDS = ("thunder", "mediapipe", "movenet", "topdown", "onnx", "yolo")
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 
 # name -> argument; the launch file declares exactly these, `pose-ros run` takes the same.

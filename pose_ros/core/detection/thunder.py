@@ -68,11 +68,12 @@ class ThunderBackend:
 
     def __init__(self, detector_model_path: str = "", pose_model_path: str = "", pose_model: str = "thunder",
                  engine: str = "auto",
-                 num_threads: int = 2, max_people: int = 0, min_box_score: float = 0.2,
+                 num_threads: int = 2, max_people: int = 10, min_box_score: float = 0.2,
                  nms_iou: float = 0.6, crop_margin: float = 0.1, flip: bool = False,
-                 refine: bool = False, min_keypoint_score: float = 0.0, detect_every: int = 1,
-                 min_track_score: float = 0.25, detect_async: bool = False, param_prefix: str = "") -> None:
-        """``max_people`` 0 means no bound; ``param_prefix`` only names parameters in errors."""
+                 refine: bool = False, min_keypoint_score: float = 0.0, detect_every: int = 10,
+                 min_track_score: float = 0.25, detect_async: bool = True, param_prefix: str = "") -> None:
+        """Defaults are the node's (config/pose.yaml), so benches measure what ships; ``max_people``
+        0 means no bound; ``param_prefix`` only names parameters in errors."""
         if detect_every < 1:
             raise BackendError(f"detect_every must be >= 1, got {detect_every}")
         if crop_margin < 0:

@@ -119,8 +119,9 @@ ESTIMATOR_PARAMS = [
           "removed after the larger of max_age and reid_window.", 0.0, 60.0),
     Param("tracker.reid_window", 3.0, "Seconds during which a lost track can be re-identified by body shape "
           "and position.", 0.0, 60.0),
-    Param("tracker.high_score", 0.3, "First association stage (and new tracks): people scored at least this. "
-          "MoveNet scores small, far people 0.2-0.4.", 0.0, 1.0),
+    Param("tracker.high_score", 0.15, "First association stage (and new tracks): people scored at least this. "
+          "Below what the backends keep (movenet: min_person_score 0.2; thunder scores box x mean joint score, "
+          "small far people 0.1-0.3), so every kept person can start a track.", 0.0, 1.0),
     Param("tracker.low_score", 0.1, "People scored below this are ignored by the tracker.", 0.0, 1.0),
     # smoother
     Param("smoother.min_cutoff", 1.0, "One Euro minimum cutoff frequency (Hz): lower = smoother when still.",

@@ -41,9 +41,9 @@ ESTIMATOR_PARAMS = [
           read_only=True),
     Param("mediapipe.min_detection_confidence", 0.5, "BlazePose person detection threshold.", 0.0, 1.0,
           read_only=True),
-    Param("thunder.max_people", 10, "At most this many people get a pose per frame (the most confident "
-          "boxes); 0 = everyone the detector finds. Bounds the work: each person costs one Thunder crop.",
-          0, 100, read_only=True),
+    Param("thunder.max_people", 0, "At most this many people get a pose per frame (the most confident "
+          "boxes); 0 = everyone the detector finds (the default: a cap misses people in crowds). Bounds the "
+          "work: each person costs one Thunder crop (10-30 ms on a CPU core).", 0, 100, read_only=True),
     Param("thunder.min_box_score", 0.2, "NanoDet person boxes scored below this are dropped.", 0.0, 1.0,
           read_only=True),
     Param("thunder.nms_iou", 0.6, "Boxes overlapping a better one by more than this IoU are dropped.", 0.05, 1.0,

@@ -68,7 +68,7 @@ class ThunderBackend:
 
     def __init__(self, detector_model_path: str = "", pose_model_path: str = "", pose_model: str = "thunder",
                  engine: str = "auto",
-                 num_threads: int = 2, max_people: int = 10, min_box_score: float = 0.2,
+                 num_threads: int = 2, max_people: int = 0, min_box_score: float = 0.2,
                  nms_iou: float = 0.6, crop_margin: float = 0.1, flip: bool = False,
                  refine: bool = False, min_keypoint_score: float = 0.0, detect_every: int = 10,
                  min_track_score: float = 0.25, detect_async: bool = True, param_prefix: str = "") -> None:

@@ -57,7 +57,10 @@ def replay_once(tmp, input_bag, tag: str) -> tuple:
             (tmp / f"graph_{tag}.log").read_text()[-3000:]
         rec = start(["pose-ros", "bag", "record", str(out), "--topics", *OUT_TOPICS, "--discovery-timeout", "20"],
                     tmp / f"rec_{tag}.log")
-        assert wait_for(lambda: ros.node.count_subscribers("/pose/actions") >= 2, 30), \
+        # the recorder subscribes to every output: probe + action_classifier (+ the estimator, which
+        # labels its image with the actions) already listen on some of them
+        wanted = {"/pose/skeletons": 3, "/pose/markers": 2, "/pose/actions": 3, "/pose/image_annotated": 1}
+        assert wait_for(lambda: all(ros.node.count_subscribers(t) >= n for t, n in wanted.items()), 30), \
             (tmp / f"rec_{tag}.log").read_text()
         # Lock-step: the estimator keeps only the newest frame, so a busy machine would
         # otherwise (correctly) drop some; here every frame must come out.

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -160,32 +158,9 @@ def test_use_large_frame_profile(monkeypatch):
 
 def launch_nodes(monkeypatch, env: dict) -> list[dict]:
     """The Node(...) keyword arguments of launch/pose.launch.py (video:=clip), with `launch` stubbed."""
-    created: list[dict] = []
-
-    class Arg:
-        def __init__(self, name, default_value="", **_):
-            self.name, self.default_value = name, default_value
-
-    class Config:
-        def __init__(self, name):
-            self.name = name
-
-        def perform(self, context):
-            return context.values[self.name]
-
-    stubs = {
-        "launch": {"LaunchDescription": list}, "launch.actions": {"DeclareLaunchArgument": Arg, "OpaqueFunction": dict},
-        "launch.substitutions": {"LaunchConfiguration": Config}, "launch_ros": {},
-        "launch_ros.actions": {"Node": lambda **kw: created.append(kw)}, "ament_index_python": {},
-        "ament_index_python.packages": {"get_package_share_directory": lambda pkg: str(REPO)},
-    }
-    for name, attrs in stubs.items():
-        monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(**attrs))
-    ns: dict = {"__name__": "pose_launch"}
-    exec(compile((REPO / "launch" / "pose.launch.py").read_text(), "pose.launch.py", "exec"), ns)
-    values = {a.name: a.default_value for a in ns["ARGUMENTS"]} | {"video": "clip.mp4"}
-    ns["_launch_setup"](types.SimpleNamespace(values=values, environment=env))
-    return [kw for kw in created if kw.get("package") == "pose_ros"]
+    from launchstub import load_launch_file, nodes_of, run_setup
+    return [n.kw for n in nodes_of(run_setup(load_launch_file(), {"video": "clip.mp4"}, env))
+            if n.kw.get("package") == "pose_ros"]
 
 
 def test_launch_gives_the_profile_to_our_nodes(monkeypatch):

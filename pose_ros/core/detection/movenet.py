@@ -135,16 +135,21 @@ class MoveNetBackend:
             self._by_shape[shape] = interp
         return interp
 
-    def run(self, rgb: np.ndarray) -> np.ndarray:
-        """Raw (6, 56) model output for an RGB image; useful to stages built on MoveNet."""
+    def network_input(self, rgb: np.ndarray) -> np.ndarray:
+        """(1, h, w, 3) network input for an RGB image: resized keeping its aspect (see input_shape)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
         height, width = rgb.shape[:2]
         in_h, in_w = input_shape(height, width, self.input_size)
         interp = cv2.INTER_AREA if in_w < width else cv2.INTER_LINEAR
         resized = cv2.resize(rgb, (in_w, in_h), interpolation=interp)
-        interp = self._prepare((1, in_h, in_w, 3))
-        interp.set_tensor(self._input_index, resized[np.newaxis].astype(self._input_dtype, copy=False))
+        return resized[np.newaxis].astype(self._input_dtype, copy=False)
+
+    def run(self, rgb: np.ndarray) -> np.ndarray:
+        """Raw (6, 56) model output for an RGB image; useful to stages built on MoveNet."""
+        batch = self.network_input(rgb)
+        interp = self._prepare(batch.shape)
+        interp.set_tensor(self._input_index, batch)
         interp.invoke()
         return interp.get_tensor(self._output_index)[0].copy()
 

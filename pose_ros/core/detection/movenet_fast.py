@@ -9,7 +9,6 @@ float rounding (checked in test/unit/test_detection_runtime.py). Without the
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from pose_ros.core.detection.movenet import MoveNetBackend, input_shape
@@ -49,14 +48,8 @@ class MoveNetFastBackend(MoveNetBackend):
         """Raw (6, 56) model output for an RGB image (see :meth:`MoveNetBackend.run`)."""
         if self.engine == "litert":
             return super().run(rgb)
-        if rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
-        height, width = rgb.shape[:2]
-        in_h, in_w = input_shape(height, width, self.input_size)
-        interp = cv2.INTER_AREA if in_w < width else cv2.INTER_LINEAR
-        resized = cv2.resize(rgb, (in_w, in_h), interpolation=interp)
-        model = self._ov_model((1, in_h, in_w, 3))
-        return model.run(resized[np.newaxis].astype(self._input_dtype, copy=False))[0][0].copy()
+        batch = self.network_input(rgb)
+        return self._ov_model(batch.shape).run(batch)[0][0].copy()
 
     def close(self) -> None:
         """Drop the OpenVINO networks and the LiteRT interpreter."""

@@ -1,20 +1,27 @@
-"""Remove Fast DDS shared-memory files that processes killed with SIGKILL left behind.
+"""Remove Fast DDS shared-memory segments that processes killed with SIGKILL left behind.
 
-A Fast DDS participant keeps its shared-memory segment in ``/dev/shm/fastrtps_<id>``
-and the listening port of its participant index in ``/dev/shm/fastrtps_port<N>`` (+ a
-named semaphore ``sem.fastrtps_port<N>_mutex``); each has a ``_el`` file that the owner
-holds an exclusive ``flock`` on while it lives. A clean exit removes them; ``kill -9``
-(a respawn test, the OOM killer) does not. Every killed publisher of large frames leaks
-its 32 MB segment (config/fastdds_large_frames.xml) in RAM-backed /dev/shm, and a dead
-port's semaphore can be left locked by a process killed while it held it, which blocks
-the next process that takes the same participant index (a respawned node in the same
-domain) when it sends there.
+A Fast DDS participant keeps its shared-memory segment in ``/dev/shm/fastrtps_<id>``,
+with a ``_el`` file that the owner holds an exclusive ``flock`` on while it lives. A
+clean exit removes both; ``kill -9`` (a respawn test, the OOM killer) does not, and
+every killed publisher of large frames leaks its 32 MB segment
+(config/fastdds_large_frames.xml) in RAM-backed /dev/shm. A segment's name is random
+and never reused, so a dead one serves nobody.
 
-:func:`clean_zombies` does what ``fastdds shm clean`` does, only more carefully: a file
-set is removed only when its lock file is older than ``min_age`` seconds (a process
-that is just creating one has not locked it yet) and nobody holds the lock. The node
-processes call it once at start-up (``runner.serve``); ``POSE_ROS_NO_SHM_CLEAN=1``
-turns it off.
+The listening *ports* (``fastrtps_port<N>`` + ``_el``/``_sl`` + ``sem.*_mutex``) are
+left alone on purpose. A respawned node usually takes the dead one's participant
+index, hence its port number, and Fast DDS is built for that: the new listener
+reopens the existing port, which the live publishers still have open, so data flows
+again. Removing the port file instead makes the new listener create a fresh one while
+every live publisher keeps writing into the old, unlinked one, for good whenever the
+killed listener died in the middle of a read (Fast DDS can only tell a dead listener
+from one that waits): the respawned node then never hears its camera again. That is
+the likeliest reading of the rare kill -9 respawn failures test/test_dds_shm.py saw
+under load while ports were removed too.
+
+:func:`clean_zombies` removes a segment only when its lock file is older than
+``min_age`` seconds (a process that is just creating one has not locked it yet) and
+nobody holds the lock. The node processes call it once at start-up
+(``runner.serve``); ``POSE_ROS_NO_SHM_CLEAN=1`` turns it off.
 """
 from __future__ import annotations
 
@@ -26,7 +33,6 @@ from pathlib import Path
 
 SHM_DIR = Path("/dev/shm")
 _SEGMENT_LOCK = re.compile(r"^fastrtps_[0-9a-f]{16}_el$")
-_PORT_LOCK = re.compile(r"^fastrtps_port(\d{1,5})_(el|sl)$")
 
 
 def _unlocked(path: Path) -> bool:
@@ -58,7 +64,8 @@ def _remove(paths: list[Path]) -> int:
 
 
 def clean_zombies(shm_dir: Path = SHM_DIR, min_age: float = 10.0) -> tuple[int, int]:
-    """Remove segments and ports of dead Fast DDS participants; returns (file sets removed, bytes freed)."""
+    """Remove the segments of dead Fast DDS participants (not their ports, see above); returns
+    (segments removed, bytes freed)."""
     if os.environ.get("POSE_ROS_NO_SHM_CLEAN") == "1" or not shm_dir.is_dir():
         return 0, 0
     if "fastrtps" not in os.environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp"):
@@ -70,8 +77,7 @@ def clean_zombies(shm_dir: Path = SHM_DIR, min_age: float = 10.0) -> tuple[int, 
     except OSError:
         return 0, 0
     for name in names:
-        seg, port = _SEGMENT_LOCK.match(name), _PORT_LOCK.match(name)
-        if not (seg or port):
+        if not _SEGMENT_LOCK.match(name):
             continue
         lock = shm_dir / name
         try:
@@ -81,10 +87,6 @@ def clean_zombies(shm_dir: Path = SHM_DIR, min_age: float = 10.0) -> tuple[int, 
             continue
         if not _unlocked(lock):
             continue
-        base = name[:-3]
-        files = [shm_dir / base, lock]
-        if port:
-            files.append(shm_dir / f"sem.{base}_mutex")
-        freed += _remove(files)
+        freed += _remove([shm_dir / name[:-3], lock])
         removed += 1
     return removed, freed

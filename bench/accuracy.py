@@ -226,6 +226,21 @@ def visible_check(ds: Dataset, matched: dict) -> tuple[int, int]:
     return sum(1 for a in want if a["id"] in matched), len(want)
 
 
+def well_visible_check(ds: Dataset, matched: dict, min_joints: int = 10, per_frame: int = 6) -> tuple[int, int]:
+    """Issue 13's PoseTrack goal: of the people with ``min_joints`` or more labelled joints (of
+    the joints scored), how many were found (OKS >= 0.5), counting at most ``per_frame`` per
+    photo (the old MoveNet MultiPose ceiling of 6, so that the goal compares like with like)."""
+    found: dict[Any, int] = {}
+    total = 0
+    for a in ds.gt["annotations"]:
+        if a["iscrowd"] or a["num_keypoints"] < min_joints:
+            continue
+        total += 1
+        if a["id"] in matched:
+            found[a["image_id"]] = found.get(a["image_id"], 0) + 1
+    return sum(min(n, per_frame) for n in found.values()), total
+
+
 def run_backend(backend, ds: Dataset) -> tuple[list[dict], float]:
     """Detections for every image of ``ds`` and the mean inference time in ms."""
     dets, times = [], []
@@ -267,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                          **{k: v for k, v in r.items() if k != "matched"}})
             if ds.name == "posetrack18":
                 found, total = visible_check(ds, r["matched"])
-                checks.append((spec, found, total))
+                found10, total10 = well_visible_check(ds, r["matched"])
+                checks.append((spec, found, total, found10, total10))
         backend.close()
 
     bw = max([len(r["backend"]) for r in rows] + [8])
@@ -280,9 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['dataset']:<13} {r['backend']:<{bw}} {r['joints']:>6} {r['AP']:>6.3f} {r['AP50']:>6.3f} "
               f"{r['recall']:>7.2f} {found:>8} {r['dets']:>5} {r['images']:>4} {r['ms']:>7.1f}")
     if checks:
-        print("\nposetrack18 fully visible people found (009473 tracks 0,1 + 012834 tracks 3,10):")
-        for spec, found, total in checks:
-            print(f"  {spec:<{bw}} {found}/{total}")
+        print("\nposetrack18 people found: fully visible (009473 tracks 0,1 + 012834 tracks 3,10) | "
+              "with >= 10 labelled limb joints, at most 6 counted per frame (goal: 7 of 9)")
+        for spec, found, total, found10, total10 in checks:
+            print(f"  {spec:<{bw}} {found}/{total} | {found10}/{total10}")
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "visible_check": checks}, indent=1))
     return 0

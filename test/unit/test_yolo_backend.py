@@ -214,3 +214,33 @@ def test_real_model_finds_the_person_on_the_box(installed, runtime):
     backend.close()
     with pytest.raises(BackendError, match="close"):
         backend.infer(rgb)
+
+
+# -- YOLO boxes for the thunder backend (thunder.yolo_boxes) -------------------
+
+def test_add_boxes_keeps_only_new_people_sorted_by_score():
+    from pose_ros.core.detection.thunder import add_boxes
+    nanodet = np.array([[0, 0, 100, 200], [300, 0, 400, 200]], np.float32)
+    yolo = np.array([[2, 3, 101, 198],      # the first person again: adds nothing
+                     [600, 0, 700, 200],    # someone NanoDet missed
+                     [300, 100, 400, 300]], np.float32)   # overlaps the second by IoU 1/3: a new box
+    boxes, scores = add_boxes(nanodet, np.array([0.9, 0.4]), yolo, np.array([0.95, 0.6, 0.3]))
+    assert boxes.dtype == np.float32 and scores.tolist() == pytest.approx([0.9, 0.6, 0.4, 0.3])
+    assert boxes[1].tolist() == [600, 0, 700, 200] and boxes[3].tolist() == [300, 100, 400, 300]
+    # either detector alone
+    b, s = add_boxes(np.zeros((0, 4)), np.zeros(0), yolo[:1], np.array([0.5]))
+    assert b.shape == (1, 4) and s.tolist() == [0.5]
+    b, s = add_boxes(nanodet, np.array([0.9, 0.4]), np.zeros((0, 4)), np.zeros(0))
+    assert b.shape == (2, 4)
+
+
+def test_thunder_with_yolo_boxes_finds_the_person(installed):
+    rgb = read_demo_rgb(0)
+    backend = create_backend("thunder", yolo_boxes=True, detect_every=1)
+    assert "yolo11n-pose boxes" in backend.model and "AGPL-3.0" in backend.model
+    people = backend.infer(rgb)
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = CLIP_PERSON_REGION
+    assert any(x0 <= np.nanmean(p.keypoints[:, 0]) / w <= x1 and y0 <= np.nanmean(p.keypoints[:, 1]) / h <= y1
+               and p.score > 0.3 for p in people)
+    backend.close()

@@ -276,6 +276,12 @@ class YoloPoseBackend:
                              min_person_score=self.min_person_score, iou_threshold=self.iou_threshold,
                              max_people=self.max_people)
 
+    def boxes(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Person boxes (K, 4) xyxy pixels and scores (K,), best first: YOLO as a person detector
+        (the thunder backend's ``yolo_boxes``)."""
+        boxes, scores, _ = self._arrays(rgb)
+        return boxes, scores
+
     def infer(self, rgb: np.ndarray) -> list[Person]:
         """People in ``rgb`` (H, W, 3 uint8, not modified), best score first, keypoints in pixels."""
         arrays = self._arrays(rgb)

@@ -94,8 +94,11 @@ def test_kill_9_respawn_cycles(person_clip, tmp_path):
             est = start(["pose_estimator", "--ros-args", "-r", "__ns:=/k9"], log)
             ros = RosSession(f"k9_{cycle}")
             got = ros.collect(SkeletonArray, "/k9/skeletons")
+            images = ros.collect(Image, "/k9/image", qos_profile_sensor_data)
             try:
-                assert wait_for(lambda: len(got) >= 3, 60), f"cycle {cycle}: no skeletons\n{log.read_text()[-2000:]}"
+                assert wait_for(lambda: len(got) >= 3, 60), (
+                    f"cycle {cycle}: no skeletons ({len(images)} camera frames reached this probe)\n"
+                    f"{log.read_text()[-2000:]}\n/dev/shm: {sorted(os.listdir('/dev/shm'))}")
                 if cycle:
                     gone = {s for s in leaked if not Path(s).exists()}
                     assert gone == leaked, f"cycle {cycle}: dead segments left: {leaked - gone}"

@@ -257,4 +257,5 @@ class ThunderBackend:
         self.reset()
 
 
-__all__ = ["NANODET_FILE", "POSE_MODELS", "THUNDER_FILE", "ThunderBackend", "add_boxes", "merge_same_body", "person_score"]
+__all__ = ["NANODET_FILE", "POSE_MODELS", "THUNDER_FILE", "ThunderBackend", "add_boxes", "merge_same_body",
+           "person_score"]

@@ -45,7 +45,7 @@ def test_estimator_refuses_low_score_above_high_score(estimator):
     tr = estimator.pipeline.tracker
     res = estimator.set_parameters([Parameter("tracker.low_score", value=0.9)])[0]
     assert not res.successful and "low_score" in res.reason
-    assert tr.low_score == 0.1 and estimator.params["tracker.low_score"] == 0.1
+    assert tr.low_score == 0.05 and estimator.params["tracker.low_score"] == 0.05
     assert estimator.set_parameters([Parameter("tracker.reid_window", value=20.0)])[0].successful
     assert tr.reid_window == 20.0 and tr.reset_gap == 20.0
 

@@ -271,7 +271,7 @@ def test_set_params_is_checked_like_the_constructor() -> None:
     tr.update([figure(200, 400, 200)], 1.0)
     with pytest.raises(ValueError):
         tr.set_params(low_score=0.9)
-    assert (tr.low_score, tr.high_score) == (0.1, 0.15) and tr.num_tracks == 1
+    assert (tr.low_score, tr.high_score) == (0.05, 0.15) and tr.num_tracks == 1
     with pytest.raises(ValueError):
         tr.set_params(max_age=2.0, reid_window=float("nan"))      # atomic: max_age not taken
     assert tr.max_age == 1.0

@@ -244,3 +244,13 @@ def test_thunder_with_yolo_boxes_finds_the_person(installed):
     assert any(x0 <= np.nanmean(p.keypoints[:, 0]) / w <= x1 and y0 <= np.nanmean(p.keypoints[:, 1]) / h <= y1
                and p.score > 0.3 for p in people)
     backend.close()
+
+
+def test_thunder_yolo_boxes_without_make_yolo_says_so(tmp_path, monkeypatch):
+    """thunder.yolo_boxes on a machine without `make yolo`: the one-line model error (exit 2 in the node)."""
+    import pose_ros.core.models as models
+    monkeypatch.setattr(models, "yolo_dir", lambda: tmp_path / "nothing-here")
+    with pytest.raises(ModelError) as err:
+        create_backend("thunder", yolo_boxes=True)
+    msg = str(err.value)
+    assert "make yolo" in msg and YOLO_ONNX in msg and "AGPL-3.0" in msg and "\n" not in msg

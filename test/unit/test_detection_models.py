@@ -275,3 +275,23 @@ def test_unloadable_model_names_file_and_fix(tmp_path, monkeypatch):
     from pose_ros.core.detection import BackendError, create_backend
     with pytest.raises(BackendError, match=r"\.onnx.*make setup"):
         create_backend("thunder")
+
+
+def test_openvino_is_used_without_its_telemetry(tmp_path, thunder_path):
+    """`import openvino` alone writes ~/intel/openvino_ga_cid and queues a Google Analytics
+    event from a child process (opt-out telemetry); the package's engines load it without:
+    nothing under HOME, openvino_telemetry never imported, and the model still runs."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}
+    env["HOME"] = str(tmp_path)
+    prog = ("import sys, numpy as np\n"
+            "from pose_ros.core.detection.runtime import Model\n"
+            f"m = Model({str(thunder_path)!r}, engine='openvino')\n"
+            "out = m.run(np.zeros((1, 256, 256, 3), np.int32))\n"
+            "print(m.engine, sys.modules.get('openvino_telemetry'), out[0].shape)\n")
+    r = subprocess.run([sys.executable, "-c", prog], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[:2] == ["openvino", "None"], r.stdout
+    assert not (tmp_path / "intel").exists(), sorted(p.name for p in (tmp_path / "intel").iterdir())

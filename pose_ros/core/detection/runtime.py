@@ -24,12 +24,28 @@ from pose_ros.core.models import ModelError, one_line
 ENGINES = ("auto", "openvino", "onnxruntime", "litert")
 
 
+def import_openvino() -> Any:
+    """``import openvino`` without its usage telemetry.
+
+    The openvino wheel imports its model converter, which sends an "ov import" event to
+    Google Analytics from a child process and writes ``~/intel/openvino_ga_cid`` unless
+    the user opted out (openvino-telemetry, opt-out, off only when ``CI=true``). A robot
+    should not phone home, the child inherits the node's Ctrl-C handling (a traceback at
+    shutdown), and the call fails offline anyway. With ``openvino_telemetry`` blocked in
+    ``sys.modules`` the converter falls back to its own no-op stub; inference is unchanged.
+    """
+    import sys
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)   # None: `import` raises ImportError
+    import openvino
+    return openvino
+
+
 def _openvino_core() -> Any:
     """A process-wide OpenVINO Core (creating one costs ~50 ms and loads plugins)."""
     global _OV_CORE
     if _OV_CORE is None:
-        import openvino as ov
-        _OV_CORE = ov.Core()
+        _OV_CORE = import_openvino().Core()
     return _OV_CORE
 
 
@@ -146,4 +162,4 @@ def load(path: Path | str, engine: str = "auto", threads: int = 1,
     return Model(path, engine=engine, threads=threads, input_shape=input_shape)
 
 
-__all__ = ["ENGINES", "Model", "load"]
+__all__ = ["ENGINES", "Model", "import_openvino", "load"]

@@ -181,9 +181,9 @@ def fuse_flipped(direct: tuple[np.ndarray, np.ndarray, np.ndarray], mirrored: tu
 
 def load_openvino(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray]:
     """OpenVINO CPU runner: one static-shape compiled model per input shape (compiled on first use)."""
-    import openvino as ov
+    from pose_ros.core.detection.runtime import import_openvino
 
-    core = ov.Core()
+    core = import_openvino().Core()
     model = core.read_model(path)
     config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
               "INFERENCE_PRECISION_HINT": "f32",   # no silent bf16 on CPUs that have it

@@ -27,7 +27,6 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["pose_ros", "pose_ros.*"]),
-    package_data={"pose_ros": ["data/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/pose_ros"]),
         ("share/pose_ros", ["package.xml"]),

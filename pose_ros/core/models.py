@@ -222,30 +222,38 @@ def yolo_dir() -> Path:
     return cache_dir() / "models" / "yolo11n-pose"
 
 
-def resolve_yolo() -> tuple[Path, dict]:
-    """The exported YOLO11n-pose ONNX file and its sidecar record, integrity-checked.
+def resolve_built(path: Path, sidecar: Path, key: str, what: str, fix: str) -> dict:
+    """The sidecar record of a model file that a set-up step built into the cache, after
+    checking the file against the sha256 the step recorded (``record[key]``).
 
-    The sidecar is written last by `make yolo`, after the export's outputs were
-    verified; its sha256 of the ONNX file catches truncation and tampering since.
+    Used for files whose bytes differ between builds (an export embeds its date, torch's
+    zip its own metadata): the step writes the sidecar last, after verifying the file, so
+    the hash catches truncation and tampering since. Every failure is a one-line ModelError
+    ending in ``fix``.
     """
     import json
 
-    folder = yolo_dir()
-    onnx_path, sidecar = folder / YOLO_ONNX, folder / YOLO_SIDECAR
-    fix = "run `make yolo` (opt-in; the weights are AGPL-3.0)"
-    if not onnx_path.is_file() or not sidecar.is_file():
-        missing = onnx_path if not onnx_path.is_file() else sidecar
-        raise ModelError(f"YOLO11n-pose model not installed ({missing} is missing); {fix}")
+    if not path.is_file() or not sidecar.is_file():
+        missing = path if not path.is_file() else sidecar
+        raise ModelError(f"{what} not installed ({missing} is missing); {fix}")
     try:
         record = json.loads(sidecar.read_text())
-        expected = str(record["onnx_sha256"])
+        expected = str(record[key])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{sidecar} is unreadable ({one_line(exc)}); {fix} again") from exc
-    actual = sha256_file(onnx_path)
+    actual = sha256_file(path)
     if actual != expected:
-        raise ModelError(f"{onnx_path} has sha256 {actual[:16]}..., its sidecar says {expected[:16]}... "
+        raise ModelError(f"{path} has sha256 {actual[:16]}..., its sidecar says {expected[:16]}... "
                          f"(corrupt or replaced); {fix} again")
-    return onnx_path, record
+    return record
+
+
+def resolve_yolo() -> tuple[Path, dict]:
+    """The exported YOLO11n-pose ONNX file (written by `make yolo`) and its sidecar record."""
+    folder = yolo_dir()
+    record = resolve_built(folder / YOLO_ONNX, folder / YOLO_SIDECAR, "onnx_sha256", "YOLO11n-pose model",
+                           "run `make yolo` (opt-in; the weights are AGPL-3.0)")
+    return folder / YOLO_ONNX, record
 
 
 # Converted at setup time (scripts/build_models.py) from the TF.js graphs in the npm
@@ -327,5 +335,5 @@ __all__ = [
     "BLAZEPOSE_DETECTOR", "BLAZEPOSE_LANDMARK", "CONVERTED_SOURCES", "HUMAN_MODELS_NPM", "MOVENET",
     "ModelError", "PackagedModel", "cache_dir", "converted_dir", "load_error", "one_line", "package_dir",
     "resolve_blazepose_detector", "resolve_blazepose_landmark", "resolve_converted", "resolve_movenet",
-    "resolve_packaged", "resolve_yolo", "sha256_file", "yolo_dir",
+    "resolve_built", "resolve_packaged", "resolve_yolo", "sha256_file", "yolo_dir",
 ]

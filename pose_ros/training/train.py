@@ -22,8 +22,9 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from pose_ros.training import synth
-from pose_ros.core.actions.learned import (DEFAULT_WEIGHTS, FORMAT_VERSION, GRID, HORIZON, LEARNED_CLASSES, N_FEATURES,
-                                   RATE, UNKNOWN, build_net, window_features)
+from pose_ros.core.actions.learned import (DEFAULT_SEED, FORMAT_VERSION, GRID, HORIZON, LEARNED_CLASSES, N_FEATURES,
+                                   RATE, UNKNOWN, build_net, default_sidecar, default_weights,
+                                   window_features)
 from pose_ros.core.skeleton import COCO17_FLIP, NUM_COCO17
 
 JUNK_INDEX = len(LEARNED_CLASSES)
@@ -147,7 +148,7 @@ def evaluate(classifier, samples: Iterable[Sample]) -> dict:
 
 
 # -------------------------------------------------------------------------- train
-def train(seed: int = 0, out: str | Path | None = DEFAULT_WEIGHTS, n_per_class: int = 800, epochs: int = 30,
+def train(seed: int = DEFAULT_SEED, out: str | Path | None = None, n_per_class: int = 800, epochs: int = 30,
           real: Sequence[str | Path] = (), n_test: int = 60, junk_fraction: float = 1.0,
           real_weight: int = 3, real_step: float = 0.2, width: int = 64, batch_size: int = 128,
           lr: float = 3e-3, threads: int = 1, log: Callable[[str], None] = print) -> dict:
@@ -248,10 +249,11 @@ def _train(seed, out, n_per_class, epochs, real, n_test, junk_fraction, real_wei
         torch.save(checkpoint, out)
         metrics["out"] = str(out)
         log(f"saved {out} ({out.stat().st_size / 1024:.0f} KiB)")
-        if out.resolve() == DEFAULT_WEIGHTS.resolve():  # the shipped file is pinned by sha256
+        if out.resolve() == default_weights().resolve():  # the default weights: record their sha256
+            import json
+
             from pose_ros.core.models import sha256_file
-            log(f"these are the shipped weights: set DEFAULT_WEIGHTS_SHA256 = \"{sha256_file(out)}\" "
-                "in pose_ros/core/actions/learned.py")
+            default_sidecar().write_text(json.dumps({"sha256": sha256_file(out), **checkpoint["training"]}))
     log(f"held-out synthetic test (unseen viewpoints and heights):\n{format_metrics(metrics)}")
     log(f"data {t_data:.1f} s, training {t_train:.1f} s, total {metrics['total_seconds']:.1f} s")
     return metrics
@@ -260,8 +262,9 @@ def _train(seed, out, n_per_class, epochs, real, n_test, junk_fraction, real_wei
 def train_main(argv: list[str] | None = None) -> int:
     """``pose-ros train``: regenerate the synthetic data and the model from a seed."""
     ap = argparse.ArgumentParser(prog="pose-ros train", description="Train the learned action classifier.")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="weights file to write")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--out", default=str(default_weights()), help="weights file to write (default: the "
+                    "default weights in the model cache, which `make setup` trains)")
     ap.add_argument("--real", nargs="*", default=[], metavar="DIR",
                     help="folders / .npz files of real recordings (pose-ros dataset) to add")
     ap.add_argument("--n-per-class", type=int, default=800, help="synthetic tracks per class")

@@ -8,8 +8,8 @@ import pytest
 
 from pose_ros.training import synth
 from pose_ros.core.actions.learned import (
-    ACTION_CLASSES, DEFAULT_WEIGHTS, GRID, LEARNED_CLASSES, N_FEATURES, UNKNOWN, RuleActionClassifier,
-    create_action_classifier, resample, window_features)
+    ACTION_CLASSES, GRID, LEARNED_CLASSES, N_FEATURES, UNKNOWN, RuleActionClassifier,
+    create_action_classifier, default_weights, resample, window_features)
 from pose_ros.core.features.pose import TrackWindow
 from pose_ros.core.skeleton import NUM_COCO17, Person
 
@@ -119,9 +119,9 @@ def test_same_motion_at_15_and_30_fps_gives_the_same_result(clf):
 
 
 # -------------------------------------------------------------------- weights
-def test_shipped_weights_load_with_weights_only():
-    assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 2 * 1024 * 1024
-    ck = torch.load(DEFAULT_WEIGHTS, map_location="cpu", weights_only=True)
+def test_default_weights_load_with_weights_only():
+    assert default_weights().is_file() and default_weights().stat().st_size < 2 * 1024 * 1024
+    ck = torch.load(default_weights(), map_location="cpu", weights_only=True)
     assert tuple(ck["classes"]) == LEARNED_CLASSES and "state_dict" in ck
 
 

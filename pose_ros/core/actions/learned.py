@@ -2,9 +2,10 @@
 
 Both classifiers share one interface, ``classify(window, active) -> ActionResult``:
 
-* :class:`LearnedActionClassifier` (default weights ``pose_ros/data/actions.pt``,
-  trained by ``pose-ros train`` on procedural motion from :mod:`pose_ros.training.synth`
-  plus optional real recordings) labels :data:`LEARNED_CLASSES`;
+* :class:`LearnedActionClassifier` (default weights :func:`default_weights`, which
+  ``make setup`` trains into the model cache with ``pose-ros train --seed 0`` on
+  procedural motion from :mod:`pose_ros.training.synth`; or a file of your own, with
+  real recordings added) labels :data:`LEARNED_CLASSES`;
 * :class:`RuleActionClassifier` (in :mod:`pose_ros.core.actions.rules`) labels
   :data:`ACTION_CLASSES` from speed, bounce and the active gestures.
 
@@ -32,7 +33,7 @@ import numpy as np
 
 from pose_ros.core.actions.rules import ACTION_CLASSES, UNKNOWN, ActionResult, RuleActionClassifier
 from pose_ros.core.features.pose import TrackWindow, normalize_pose, visible_mask
-from pose_ros.core.models import ModelError, one_line, sha256_file
+from pose_ros.core.models import ModelError, cache_dir, one_line, resolve_built
 from pose_ros.core.skeleton import NUM_COCO17, Coco
 
 LEARNED_CLASSES: tuple[str, ...] = (
@@ -42,10 +43,7 @@ HORIZON = 2.0          # seconds of history the model looks at
 RATE = 15.0            # Hz of the resampling grid
 GRID = int(round(HORIZON * RATE))
 N_FEATURES = 2 * 34 + 2 + 1 + 2 + NUM_COCO17     # 90 channels per grid step
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "data" / "actions.pt"
-# Pin of the shipped weights (checked only when they are loaded from the package, not for a
-# user's file). `pose-ros train` writing DEFAULT_WEIGHTS prints the new value to put here.
-DEFAULT_WEIGHTS_SHA256 = "fe77b32b972dc6c133c4a312f82e31bedd494dfb787f1ef8c5e723d6a512124f"
+DEFAULT_SEED = 0       # `make setup` trains the default weights from this seed
 WEIGHTS_PARAMETER = "actions.weights"     # the action_classifier parameter, quoted in errors
 FORMAT_VERSION = 1
 
@@ -208,32 +206,44 @@ class ActionModelMissing(ModelError, FileNotFoundError):
     """The action weights file does not exist; the message names the file and what to do."""
 
 
+def default_weights() -> Path:
+    """The default weights: trained by `make setup` into the model cache (no model file is
+    committed); :func:`default_sidecar` records their sha256."""
+    return cache_dir() / "models" / "actions" / "actions.pt"
+
+
+def default_sidecar() -> Path:
+    return default_weights().with_suffix(".json")
+
+
 def _fix(path: Path, packaged: bool) -> str:
     if packaged:
-        return (f"reinstall pose_ros (`make setup`) to restore the shipped {path.name}, or set "
+        return (f"run `make setup` (it trains the default {path.name}, about a minute), or set "
                 f"{WEIGHTS_PARAMETER} to weights from `pose-ros train`")
     return (f"set {WEIGHTS_PARAMETER} to a weights file written by `pose-ros train`, or to '' to use "
-            "the shipped weights")
+            "the default weights")
 
 
-def load_checkpoint(path: str | Path, sha256: str | None = None) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, packaged: bool = False) -> dict[str, Any]:
     """Read a weights file safely (``weights_only=True``: tensors and plain data only).
 
-    ``sha256`` pins the file (the shipped weights); a mismatch, a file torch cannot read
-    and a dict that is not an action model raise :class:`ActionModelError` (a ModelError
-    and a ValueError), a missing file :class:`ActionModelMissing` (also FileNotFoundError).
+    ``packaged``: the default weights, checked against the sha256 `make setup` recorded.
+    A mismatch, a file torch cannot read and a dict that is not an action model raise
+    :class:`ActionModelError` (a ModelError and a ValueError), a missing file
+    :class:`ActionModelMissing` (also FileNotFoundError).
     """
     import torch
     path = Path(path)
-    packaged = sha256 is not None
-    if not path.is_file():
-        raise ActionModelMissing(f"action model {str(path)!r} not found; " + (
-            _fix(path, True) if packaged else f"run `pose-ros train --out {path}`, or " + _fix(path, False)))
-    if packaged:
-        actual = sha256_file(path)
-        if actual != sha256:
-            raise ActionModelError(f"action model {str(path)!r} has sha256 {actual[:16]}..., expected "
-                                   f"{sha256[:16]}... (corrupt or replaced file); {_fix(path, True)}")
+    if packaged and path.is_file():
+        try:
+            resolve_built(path, default_sidecar(), "sha256", "the default action model", _fix(path, True))
+        except ModelError as exc:
+            raise ActionModelError(str(exc)) from None
+    elif packaged:
+        raise ActionModelMissing(f"the default action model {str(path)!r} is not installed; {_fix(path, True)}")
+    elif not path.is_file():
+        raise ActionModelMissing(f"action model {str(path)!r} not found; "
+                                 f"run `pose-ros train --out {path}`, or {_fix(path, False)}")
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, another format, a pickle weights_only refuses, ...
@@ -258,7 +268,7 @@ def load_checkpoint(path: str | Path, sha256: str | None = None) -> dict[str, An
 class LearnedActionClassifier:
     """Temporal CNN over the track window; see the module docstring.
 
-    ``weights_path`` defaults to the shipped :data:`DEFAULT_WEIGHTS`; ``checkpoint``
+    ``weights_path`` defaults to :func:`default_weights`; ``checkpoint``
     (an in-memory dict as saved by training) overrides it. ``active`` (gesture names)
     is accepted for interface parity and not used.
 
@@ -285,8 +295,8 @@ class LearnedActionClassifier:
             ck, source = checkpoint, "the given checkpoint"
         elif weights_path:
             ck, source = load_checkpoint(weights_path), repr(str(weights_path))
-        else:  # the shipped file: pinned
-            ck, source = load_checkpoint(DEFAULT_WEIGHTS, DEFAULT_WEIGHTS_SHA256), repr(str(DEFAULT_WEIGHTS))
+        else:  # the default file: checked against its sidecar
+            ck, source = load_checkpoint(default_weights(), packaged=True), repr(str(default_weights()))
         try:
             cfg = ck.get("config", {})
             self.horizon = float(cfg.get("horizon", HORIZON))
@@ -357,7 +367,7 @@ def create_action_classifier(kind: str = "learned", **options: Any):
     raise ValueError(f"unknown action classifier {kind!r}; choose 'learned' or 'rules'")
 
 
-__all__ = ["ACTION_CLASSES", "ActionModelError", "ActionModelMissing", "DEFAULT_WEIGHTS",
-           "DEFAULT_WEIGHTS_SHA256", "GRID", "HORIZON", "LEARNED_CLASSES", "N_FEATURES",
-           "RATE", "UNKNOWN", "ActionResult", "LearnedActionClassifier", "RuleActionClassifier",
-           "build_net", "create_action_classifier", "load_checkpoint", "resample", "window_features"]
+__all__ = ["ACTION_CLASSES", "ActionModelError", "ActionModelMissing", "DEFAULT_SEED", "GRID", "HORIZON",
+           "LEARNED_CLASSES", "N_FEATURES", "RATE", "UNKNOWN", "ActionResult", "LearnedActionClassifier",
+           "RuleActionClassifier", "build_net", "create_action_classifier", "default_sidecar", "default_weights",
+           "load_checkpoint", "resample", "window_features"]

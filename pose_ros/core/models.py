@@ -226,9 +226,9 @@ def resolve_built(path: Path, sidecar: Path, key: str, what: str, fix: str) -> d
     """The sidecar record of a model file that a set-up step built into the cache, after
     checking the file against the sha256 the step recorded (``record[key]``).
 
-    Used for files whose bytes differ between builds (an export embeds its date, torch's
-    zip its own metadata): the step writes the sidecar last, after verifying the file, so
-    the hash catches truncation and tampering since. Every failure is a one-line ModelError
+    Used for files that cannot be pinned in the source: an export embeds its date, and
+    trained weights may differ on another CPU. The step writes the sidecar last, after
+    verifying the file, so the hash catches truncation and tampering since. Every failure is a one-line ModelError
     ending in ``fix``.
     """
     import json

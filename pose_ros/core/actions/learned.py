@@ -213,6 +213,7 @@ def default_weights() -> Path:
 
 
 def default_sidecar() -> Path:
+    """Beside the default weights: their sha256 and training summary, written by `pose-ros train`."""
     return default_weights().with_suffix(".json")
 
 
@@ -234,16 +235,15 @@ def load_checkpoint(path: str | Path, packaged: bool = False) -> dict[str, Any]:
     """
     import torch
     path = Path(path)
-    if packaged and path.is_file():
+    if not path.is_file():
+        raise ActionModelMissing(f"the default action model {str(path)!r} is not installed; {_fix(path, True)}"
+                                 if packaged else f"action model {str(path)!r} not found; "
+                                 f"run `pose-ros train --out {path}`, or {_fix(path, False)}")
+    if packaged:
         try:
             resolve_built(path, default_sidecar(), "sha256", "the default action model", _fix(path, True))
         except ModelError as exc:
             raise ActionModelError(str(exc)) from None
-    elif packaged:
-        raise ActionModelMissing(f"the default action model {str(path)!r} is not installed; {_fix(path, True)}")
-    elif not path.is_file():
-        raise ActionModelMissing(f"action model {str(path)!r} not found; "
-                                 f"run `pose-ros train --out {path}`, or {_fix(path, False)}")
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, another format, a pickle weights_only refuses, ...

@@ -14,6 +14,7 @@ graphs whose engines disagree on the order, see ``output_names``).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ def import_openvino() -> Any:
     shutdown), and the call fails offline anyway. With ``openvino_telemetry`` blocked in
     ``sys.modules`` the converter falls back to its own no-op stub; inference is unchanged.
     """
-    import sys
     if "openvino" not in sys.modules:
         sys.modules.setdefault("openvino_telemetry", None)   # None: `import` raises ImportError
     import openvino

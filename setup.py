@@ -31,7 +31,8 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/pose_ros"]),
         ("share/pose_ros", ["package.xml"]),
         ("share/pose_ros/launch", ["launch/pose.launch.py"]),
-        ("share/pose_ros/config", ["config/pose.yaml", "config/pose.rviz", "config/fastdds_large_frames.xml"]),
+        ("share/pose_ros/config", ["config/pose.yaml", "config/pose.rviz", "config/fastdds_large_frames.xml",
+                                   "config/fastdds_large_frames_localhost.xml"]),
         ("share/pose_ros/msg", sorted(glob("msg/*.msg"))),
     ],
     entry_points={

@@ -11,6 +11,8 @@ from pathlib import Path
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 FASTDDS_PROFILE_NAME = "fastdds_large_frames.xml"
+# The same transports for ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, see profile_env().
+FASTDDS_LOCALHOST_PROFILE_NAME = "fastdds_large_frames_localhost.xml"
 
 
 def share_dir() -> Path:
@@ -37,13 +39,27 @@ def opted_out(environ) -> bool:
     return environ.get("POSE_ROS_NO_DDS_PROFILE", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
+def localhost_discovery(environ) -> bool:
+    """ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST without ROS_STATIC_PEERS (which only rmw can add)."""
+    return (environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").strip().upper() == "LOCALHOST"
+            and not environ.get("ROS_STATIC_PEERS", "").strip())
+
+
 def profile_env(environ, profile: Path) -> dict[str, str]:
     """The variables that give a DDS participant ``profile``, or {} when the user chose otherwise.
 
     A profile the user already set (under either name) wins, as does POSE_ROS_NO_DDS_PROFILE.
+    Under ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST rmw_fastrtps would add its own default
+    shared-memory and UDP transports to the profile's, so that every process ran two of
+    each; there the profile's LOCALHOST twin is given instead, with the range set to
+    SYSTEM_DEFAULT so that rmw leaves the transports alone (the twin keeps discovery on
+    this host the way rmw does). ROS_STATIC_PEERS keeps rmw's LOCALHOST handling.
     """
     if opted_out(environ) or any(environ.get(v) for v in PROFILE_VARS):
         return {}
+    twin = profile.with_name(FASTDDS_LOCALHOST_PROFILE_NAME)
+    if localhost_discovery(environ) and twin.is_file():
+        return {**{v: str(twin) for v in PROFILE_VARS}, "ROS_AUTOMATIC_DISCOVERY_RANGE": "SYSTEM_DEFAULT"}
     return {v: str(profile) for v in PROFILE_VARS}
 
 

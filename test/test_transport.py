@@ -24,6 +24,7 @@ from rosutil import RELIABLE, RosSession, start, stop, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "config" / "fastdds_large_frames.xml"
+TWIN = REPO / "config" / "fastdds_large_frames_localhost.xml"   # the tests run under LOCALHOST (conftest)
 FRAMES, WIDTH, HEIGHT = 30, 640, 480
 TOPIC = "/transport_test/image"
 SEGMENT = 32 * 1024 * 1024   # the profile's SHM segment
@@ -100,6 +101,8 @@ def test_video_source_delivers_every_640x480_frame(clip480, tmp_path):
     assert all(g[1:] == (WIDTH, HEIGHT, "bgr8", WIDTH * HEIGHT * 3) for g in got)
     if Path("/proc/self/maps").exists():
         assert segments and max(segments) >= SEGMENT, f"video_source has no 32 MB SHM segment: {segments}"
+        # one SHM transport: under LOCALHOST rmw_fastrtps used to add its own beside the profile's
+        assert len(segments) == 1, f"video_source runs {len(segments)} SHM transports: {segments}"
 
 
 @pytest.mark.timeout(60)
@@ -117,9 +120,13 @@ def test_control_without_profile_has_only_the_default_segment(clip480, tmp_path)
 
 # --- the profile itself and who gets it (no DDS) -------------------------------------------------
 
-def test_profile_is_sane():
-    root = ET.parse(PROFILE).getroot()
-    ns = {"p": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+NS = {"p": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+
+
+@pytest.mark.parametrize("profile", [PROFILE, TWIN], ids=["profile", "localhost_twin"])
+def test_profile_is_sane(profile):
+    root = ET.parse(profile).getroot()
+    ns = NS
     descs = {d.findtext("p:transport_id", namespaces=ns): d for d in root.iterfind(".//p:transport_descriptor", ns)}
     types_ = {tid: d.findtext("p:type", namespaces=ns) for tid, d in descs.items()}
     assert sorted(types_.values()) == ["SHM", "UDPv4"]
@@ -134,11 +141,36 @@ def test_profile_is_sane():
     rtps = part.find("p:rtps", ns)
     assert rtps.findtext("p:useBuiltinTransports", namespaces=ns) == "false"
     assert {t.text for t in rtps.iterfind("p:userTransports/p:transport_id", ns)} == set(descs)
+    builtin = rtps.find("p:builtin", ns)
+    if profile == PROFILE:
+        assert builtin is None, "discovery is left to ROS (range, peers)"
+        return
+    # LOCALHOST as rmw_fastrtps sets it: unicast discovery only, peers on 127.0.0.1, 32 participants
+    assert udp.findtext("p:maxInitialPeersRange", namespaces=ns) == "32"
+    assert builtin.find("p:metatrafficMulticastLocatorList", ns) is None
+    assert builtin.find("p:metatrafficUnicastLocatorList/p:locator/p:udpv4", ns) is not None
+    assert [a.text for a in builtin.iterfind("p:initialPeersList/p:locator/p:udpv4/p:address", ns)] == ["127.0.0.1"]
+
+
+def test_localhost_discovery_gets_the_twin(monkeypatch):
+    """Under LOCALHOST rmw_fastrtps adds its own SHM and UDP transports to a profile's: our
+    nodes get the twin and SYSTEM_DEFAULT instead, unless the user set peers, a profile or opted out."""
+    env = {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
+    assert paths.profile_env(env, PROFILE) == {**dict.fromkeys(paths.PROFILE_VARS, str(TWIN)),
+                                              "ROS_AUTOMATIC_DISCOVERY_RANGE": "SYSTEM_DEFAULT"}
+    assert paths.profile_env({**env, "ROS_STATIC_PEERS": "10.0.0.7"}, PROFILE) == dict.fromkeys(
+        paths.PROFILE_VARS, str(PROFILE))
+    for other in ("SUBNET", "SYSTEM_DEFAULT", "OFF", ""):
+        assert paths.profile_env({"ROS_AUTOMATIC_DISCOVERY_RANGE": other}, PROFILE) == dict.fromkeys(
+            paths.PROFILE_VARS, str(PROFILE)), other
+    assert paths.profile_env({**env, "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}, PROFILE) == {}
+    assert paths.profile_env({**env, "POSE_ROS_NO_DDS_PROFILE": "1"}, PROFILE) == {}
 
 
 def test_use_large_frame_profile(monkeypatch):
     for k in (*paths.PROFILE_VARS, "POSE_ROS_NO_DDS_PROFILE"):
         monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "SUBNET")
     paths.use_large_frame_profile()
     assert all(os.environ[v] == str(PROFILE) for v in paths.PROFILE_VARS), "Fast DDS 2.x and 3.x names"
     for v in paths.PROFILE_VARS:  # a profile the user set, under either name, wins
@@ -172,3 +204,6 @@ def test_launch_gives_the_profile_to_our_nodes(monkeypatch):
                 {"POSE_ROS_NO_DDS_PROFILE": "1"}):
         assert all(not n["additional_env"] for n in launch_nodes(monkeypatch, env))
     assert launch_nodes(monkeypatch, {"POSE_ROS_NO_DDS_PROFILE": "0"})[0]["additional_env"]
+    for n in launch_nodes(monkeypatch, {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}):
+        assert n["additional_env"] == {**dict.fromkeys(paths.PROFILE_VARS, str(TWIN)),
+                                       "ROS_AUTOMATIC_DISCOVERY_RANGE": "SYSTEM_DEFAULT"}, n["executable"]

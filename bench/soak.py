@@ -176,11 +176,12 @@ class Probe:
         self.skeleton_topic = skeleton_topic
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
 
     def _spin(self) -> None:
-        while self.context.ok():
+        while not self._stop.is_set() and self.context.ok():
             try:
                 self.executor.spin_once(timeout_sec=0.05)
             except Exception:
@@ -251,10 +252,11 @@ class Probe:
 
     def close(self) -> None:
         import rclpy
+        self._stop.set()   # stop spinning before the node and context go (see test/rosutil.py)
+        self._thread.join(timeout=2.0)
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
-        self._thread.join(timeout=2.0)
 
 
 # ------------------------------------------------------------------ the run

@@ -16,9 +16,13 @@ every live publisher keeps writing into the old, unlinked one, for good whenever
 killed listener died in the middle of a read (Fast DDS can only tell a dead listener
 from one that waits): the respawned node then never hears its camera again. That is
 the likeliest reading of the rare kill -9 respawn failures test/test_dds_shm.py saw
-under load while ports were removed too. Keeping them does not cure it either: a
-respawned estimator has since failed, once, to lock the kept port
-(``Failed init_port ...: open_and_lock_file failed``) and stayed deaf; see README.
+under load while ports were removed too. Keeping them did not cure it either: a
+respawned estimator then once failed to lock the kept port (``Failed init_port ...:
+open_and_lock_file failed``) and stayed deaf, its port segment gone under its lock. A
+port's inter-process mutex is broken after 2 s of waiting, so the more processes open
+and health-check a port, the likelier this is on a busy machine; under
+ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST every process ran two shared-memory transports
+until pose_ros gave its nodes one (paths.profile_env); see README for the numbers.
 
 :func:`clean_zombies` removes a segment only when its lock file is older than
 ``min_age`` seconds (a process that is just creating one has not locked it yet) and

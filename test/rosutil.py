@@ -29,11 +29,12 @@ class RosSession:
         self.node = Node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
 
     def _spin(self) -> None:
-        while self.context.ok():
+        while not self._stop.is_set() and self.context.ok():
             try:
                 self.executor.spin_once(timeout_sec=0.05)
             except Exception:
@@ -47,10 +48,13 @@ class RosSession:
         return got
 
     def close(self) -> None:
+        # Stop spinning before anything is destroyed: a spin thread still waiting on the
+        # node's wait set while the context went away segfaulted the test process once.
+        self._stop.set()
+        self._thread.join(timeout=2.0)
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
-        self._thread.join(timeout=2.0)
 
 
 def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:

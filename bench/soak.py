@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from pose_ros.procs import start_process, stop_process
+from pose_ros.spin import BackgroundSpin
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -176,18 +177,7 @@ class Probe:
         self.skeleton_topic = skeleton_topic
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while not self._stop.is_set() and self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:
-                if not self.context.ok():
-                    return
-                raise
+        self._spin = BackgroundSpin(self.executor, self.context)
 
     def _on_image(self, raw: bytes) -> None:
         t = time.monotonic()
@@ -252,8 +242,7 @@ class Probe:
 
     def close(self) -> None:
         import rclpy
-        self._stop.set()   # stop spinning before the node and context go (see test/rosutil.py)
-        self._thread.join(timeout=2.0)
+        self._spin.stop()   # before the node and context go (pose_ros.spin)
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,6 +14,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
 from pose_ros.procs import start_process, stop_process
+from pose_ros.spin import BackgroundSpin
 
 VENV_BIN = Path(sys.executable).parent
 RELIABLE = QoSProfile(depth=50, reliability=QoSReliabilityPolicy.RELIABLE)
@@ -29,18 +29,7 @@ class RosSession:
         self.node = Node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while not self._stop.is_set() and self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:
-                if not self.context.ok():
-                    return
-                raise
+        self._spin = BackgroundSpin(self.executor, self.context)
 
     def collect(self, msg_type, topic: str, qos=RELIABLE) -> list:
         got: list = []
@@ -48,10 +37,7 @@ class RosSession:
         return got
 
     def close(self) -> None:
-        # Stop spinning before anything is destroyed: a spin thread still waiting on the
-        # node's wait set while the context went away segfaulted the test process once.
-        self._stop.set()
-        self._thread.join(timeout=2.0)
+        self._spin.stop()   # before anything is destroyed (pose_ros.spin)
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)

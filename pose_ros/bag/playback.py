@@ -22,6 +22,7 @@ from pose_ros.bag.common import (
     ros_init,
     select_connections,
 )
+from pose_ros.spin import BackgroundSpin
 
 
 def _qos(profiles):
@@ -91,13 +92,7 @@ class ResultWaiter:
                                  QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
         self.executor = SingleThreadedExecutor(context=ctx)
         self.executor.add_node(node)
-        self._running = True
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while self._running:
-            self.executor.spin_once(timeout_sec=0.05)
+        self._spin = BackgroundSpin(self.executor, ctx)
 
     def _on_msg(self, msg) -> None:
         with self.cond:
@@ -121,8 +116,7 @@ class ResultWaiter:
 
     def close(self) -> None:
         """Stop spinning before the node and context go away (else rcl aborts)."""
-        self._running = False
-        self._thread.join(timeout=2.0)
+        self._spin.stop()
         self.executor.shutdown(timeout_sec=1.0)
 
 

@@ -214,7 +214,7 @@ class ThunderBackend:
             if float(np.mean(new[:, 2])) < self.min_track_score:
                 self._lost = True
                 continue
-            new_box = crops.pose_box(new, 0.3, 6)
+            new_box = crops.person_box(new, 0.3, 6)   # reported: as annotators box people
             found.append((person_score(box_score, new), new, roi if new_box is None else new_box, box_score))
         return merge_same_body(found)
 

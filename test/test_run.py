@@ -27,14 +27,19 @@ def test_pose_ros_run_serves_skeletons_and_markers(person_clip, tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     run = start(["pose-ros", "run", f"video:={person_clip}", "actions:=false",
                  f"params_file:={tmp_path / 'params.yaml'}"], tmp_path / "run.log")
+    def names() -> set[str]:
+        return {st.name for d in list(diags) for st in d.status}
+
+    # Each node publishes diagnostics once a second: wait for both, not only for skeletons
+    # (five skeleton arrays can arrive before video_source's first diagnostics does).
     try:
-        ok = wait_for(lambda: sum(1 for m in skeletons if m.skeletons) >= 5 and len(markers) >= 5, 60)
+        ok = wait_for(lambda: sum(1 for m in skeletons if m.skeletons) >= 5 and len(markers) >= 5
+                      and {"/pose/video_source", "/pose/pose_estimator"} <= names(), 60)
     finally:
         code = stop(run)
         ros.close()
     log = (tmp_path / "run.log").read_text()
-    names = {st.name for d in diags for st in d.status}
-    assert {"/pose/video_source", "/pose/pose_estimator"} <= names, f"diagnostics from every node: {names}"
+    assert {"/pose/video_source", "/pose/pose_estimator"} <= names(), f"diagnostics from every node: {names()}"
     assert ok, f"{len(skeletons)} skeleton arrays, {len(markers)} marker arrays\n{log[-3000:]}"
     assert "Traceback" not in log and code in (0, -2, 130), log[-2000:]
     withp = [m for m in skeletons if m.skeletons]

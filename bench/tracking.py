@@ -269,7 +269,8 @@ def evaluate_pets09(backend_name: str, shared: str | Path = "../shared", frames:
     finally:
         cap.release()
         backend.close()
-    label = ",".join(f"{k}={v}" for k, v in {**(backend_options or {}), **(tracker_kwargs or {})}.items())
+    seed_opt = {} if noise_seed is None else {"noise": noise_seed}
+    label = ",".join(f"{k}={v}" for k, v in {**(backend_options or {}), **(tracker_kwargs or {}), **seed_opt}.items())
     name = f"pets09/{backend_name}" + (f" ({label})" if label else "")
     summary = mot_summary([acc, acc_all], [name, name + " every hypothesis"])
     summary["far_unannotated"] = [n_far, 0]
@@ -386,8 +387,6 @@ def main() -> int:
                                           backend_options=opts, noise_seed=seed)
                     if res is None:
                         break
-                    if seed is not None:
-                        res.index = [f"{i} noise {seed}" for i in res.index]
                     print(res.to_string(float_format=lambda v: f"{v:.3f}"))
     if args.jitter_video:
         kw = {"high_score": args.high_score, "low_score": min(0.1, args.high_score)} if args.high_score else None

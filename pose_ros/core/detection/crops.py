@@ -75,6 +75,17 @@ def keypoint_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.nd
     return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32)
 
 
+def _grown_box(kp: np.ndarray, min_score: float, min_joints: int, side: float, top: float,
+               bottom: float) -> np.ndarray | None:
+    """The keypoint box grown by fractions of its longer side; None when too few joints."""
+    box = keypoint_box(kp, min_score, min_joints)
+    if box is None:
+        return None
+    size = max(box[2] - box[0], box[3] - box[1], 1.0)
+    return np.array([box[0] - side * size, box[1] - top * size, box[2] + side * size,
+                     box[3] + bottom * size], np.float32)
+
+
 def pose_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndarray | None:
     """Person box from a pose: the keypoint box grown where the pose suggests unseen body.
 
@@ -83,13 +94,7 @@ def pose_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndarra
     of the body's height at the top for the head, brings it back to the size the crop
     margin was chosen for.
     """
-    box = keypoint_box(kp, min_score, min_joints)
-    if box is None:
-        return None
-    w, h = box[2] - box[0], box[3] - box[1]
-    size = max(w, h, 1.0)
-    return np.array([box[0] - 0.1 * size, box[1] - 0.2 * size, box[2] + 0.1 * size,
-                     box[3] + 0.1 * size], np.float32)
+    return _grown_box(kp, min_score, min_joints, side=0.1, top=0.2, bottom=0.1)
 
 
 def person_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndarray | None:
@@ -101,12 +106,7 @@ def person_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndar
     reported box of a followed person it overstated width by a third (PETS09: MOTA
     0.636 -> 0.654, id switches 4 -> 3, as more boxes reach IoU 0.5 with the truth).
     """
-    box = keypoint_box(kp, min_score, min_joints)
-    if box is None:
-        return None
-    size = max(box[2] - box[0], box[3] - box[1], 1.0)
-    return np.array([box[0] - 0.05 * size, box[1] - 0.1 * size, box[2] + 0.05 * size,
-                     box[3] + 0.1 * size], np.float32)
+    return _grown_box(kp, min_score, min_joints, side=0.05, top=0.1, bottom=0.1)
 
 
 __all__ = ["cut", "keypoint_box", "merge_flip", "person_box", "pose_box", "square_around", "to_image", "unflip"]

@@ -117,6 +117,36 @@ def test_thunder_background_detector_keeps_everyone(thunder_path, nanodet_path):
     assert b._background is None
 
 
+def test_a_pose_sliding_onto_another_body_makes_the_next_frame_detect(thunder_path, nanodet_path):
+    """Two followed crops that land on one body are merged to one person; the other
+    person is then unfollowed, so the next frame must detect rather than wait k frames."""
+    from pose_ros.core.detection.thunder import ThunderBackend
+    b = ThunderBackend(detect_every=10, detect_async=False)
+    b.stats.update(frames=0, detections=0)
+    b.infer(read_demo_rgb(DEMO_FRAME))
+    man = max(b._tracks, key=lambda t: _inside(t[1], MAN))
+    slid = (man[0], man[1] + np.array([4.0, 2.0, 0.0], np.float32), man[2], man[3])
+    b._tracks = [man, slid]                       # the woman's crop drifted onto the man
+    merged = b.infer(read_demo_rgb(DEMO_FRAME + 1))
+    assert len(merged) == 1 and b.stats["detections"] == 1
+    again = b.infer(read_demo_rgb(DEMO_FRAME + 2))
+    b.close()
+    assert b.stats["detections"] == 2, b.stats    # not 10 frames later
+    assert max(_inside(p.keypoints, WOMAN) for p in again) >= 14
+
+
+def test_newcomers_are_boxes_no_followed_person_holds():
+    """People side by side overlap by 0.3-0.5: such a box is still someone new."""
+    from pose_ros.core.detection.thunder import newcomers
+    held = np.array([[100, 100, 140, 200]], np.float32)
+    boxes = np.array([[100, 100, 140, 200],      # the followed person again
+                      [115, 100, 155, 200],      # IoU 0.45: the person beside him
+                      [300, 100, 340, 200]], np.float32)
+    assert newcomers(boxes, held).tolist() == [False, True, True]
+    assert newcomers(boxes, np.zeros((0, 4))).all()
+    assert newcomers(np.zeros((0, 4)), held).shape == (0,)
+
+
 def test_flip_and_refine_keep_the_people(thunder_path, nanodet_path):
     from pose_ros.core.detection.thunder import ThunderBackend
     b = ThunderBackend(flip=True, refine=True)

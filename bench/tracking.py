@@ -12,6 +12,7 @@ backend. Everything runs the same Tracker / SkeletonSmoother objects the node sh
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -381,13 +382,12 @@ def main() -> int:
             variants = [None] + ([{"high_score": args.high_score, "low_score":
                                    min(0.1, args.high_score)}] if args.high_score is not None else [])
             seeds = [None] + [int(v) for v in filter(None, args.noise_seeds.split(","))]
-            for kw in variants:
-                for seed in seeds:
-                    res = evaluate_pets09(name.strip(), args.shared, tracker_kwargs=kw,
-                                          backend_options=opts, noise_seed=seed)
-                    if res is None:
-                        break
-                    print(res.to_string(float_format=lambda v: f"{v:.3f}"))
+            for kw, seed in itertools.product(variants, seeds):
+                res = evaluate_pets09(name.strip(), args.shared, tracker_kwargs=kw,
+                                      backend_options=opts, noise_seed=seed)
+                if res is None:   # no data or no backend: say so once
+                    break
+                print(res.to_string(float_format=lambda v: f"{v:.3f}"))
     if args.jitter_video:
         kw = {"high_score": args.high_score, "low_score": min(0.1, args.high_score)} if args.high_score else None
         res = jitter_on_video(args.jitter_video, args.backend, backend_options=opts, tracker_kwargs=kw)

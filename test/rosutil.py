@@ -30,11 +30,18 @@ class RosSession:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._spin = BackgroundSpin(self.executor, self.context)
+        self._readers: dict = {}
 
     def collect(self, msg_type, topic: str, qos=RELIABLE) -> list:
         got: list = []
-        self.node.create_subscription(msg_type, topic, got.append, qos)
+        self._readers[topic] = self.node.create_subscription(msg_type, topic, got.append, qos)
         return got
+
+    def matched(self, topic: str) -> int:
+        """Writers DDS has matched to the reader :meth:`collect` made for ``topic``. Unlike
+        ``node.count_publishers`` (the graph, which can list a writer before the match), a
+        reliable message sent once this is > 0 reaches the reader."""
+        return self._readers[topic].get_publisher_count()
 
     def close(self) -> None:
         self._spin.stop()   # before anything is destroyed (pose_ros.spin)

@@ -62,16 +62,13 @@ def test_pose_ros_run_serves_skeletons_and_markers(person_clip, tmp_path):
 def test_pose_tracker_node_assigns_ids(tmp_path):
     """The standalone tracker gives untracked skeletons stable ids and copies headers."""
     ros = RosSession()
-    qos = QoSProfile(depth=50, reliability=QoSReliabilityPolicy.RELIABLE)
-    out: list = []
-    sub = ros.node.create_subscription(SkeletonArray, "/pose/skeletons", out.append, qos)
+    out = ros.collect(SkeletonArray, "/pose/skeletons")
+    qos = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
     pub = ros.node.create_publisher(SkeletonArray, "/pose/skeletons_in", qos)
     proc = start(["pose_tracker", "--ros-args", "-r", "__ns:=/pose", "-p", "tracker.min_hits:=2"],
                  tmp_path / "tracker.log")
     try:
-        # matched endpoints, not the graph: the graph can list the tracker's publisher before
-        # DDS has matched it to our reader, and a reliable message sent then is never resent
-        assert wait_for(lambda: pub.get_subscription_count() > 0 and sub.get_publisher_count() > 0, 30)
+        assert wait_for(lambda: pub.get_subscription_count() > 0 and ros.matched("/pose/skeletons") > 0, 30)
         time.sleep(0.5)   # the tracker's writer learns of our reader at about the same time; let it
         rng = np.random.default_rng(0)
         base = np.array([[0, -80], [-5, -85], [5, -85], [-10, -82], [10, -82], [-25, -60], [25, -60], [-30, -30],

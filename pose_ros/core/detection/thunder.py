@@ -89,9 +89,8 @@ def add_boxes(boxes: np.ndarray, scores: np.ndarray, extra: np.ndarray, extra_sc
     ``same_iou`` or more; all sorted by score, best first."""
     extra = np.asarray(extra, np.float32).reshape(-1, 4)
     extra_scores = np.asarray(extra_scores, np.float32).reshape(-1)
-    if len(boxes) and len(extra):
-        new = iou_matrix(extra, boxes).max(axis=1) < same_iou
-        extra, extra_scores = extra[new], extra_scores[new]
+    new = newcomers(extra, boxes, same_iou)
+    extra, extra_scores = extra[new], extra_scores[new]
     all_boxes = np.concatenate([np.asarray(boxes, np.float32).reshape(-1, 4), extra])
     all_scores = np.concatenate([np.asarray(scores, np.float32).reshape(-1), extra_scores])
     order = np.argsort(-all_scores, kind="stable")

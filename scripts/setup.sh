@@ -22,6 +22,7 @@ step_fail() {  # $1 step name, $2 log file
     case "$1" in
         venv) echo "setup: need CPython 3.11 with venv ($PY); set PYTHON=/path/to/python3.11" >&2 ;;
         ros-wheels|python-deps) echo "setup: pip could not install a pinned package; check that PyPI is reachable" >&2 ;;
+        ros-msgs) echo "setup: CMake could not build ros_msgs/ (hri_msgs, tf2_msgs); needs cmake >= 3.8, g++ and the Python 3.11 headers" >&2 ;;
         messages) echo "setup: CMake could not build msg/; needs cmake >= 3.8, g++ and the Python 3.11 headers" >&2 ;;
         models) echo "setup: converting the pose models needs npm (apt-get install npm) and PyPI for its tool venv" >&2 ;;
         actions) echo "setup: training the default action model failed (pose-ros train); see the log above" >&2 ;;
@@ -100,6 +101,19 @@ step_messages() {
     rm -rf "$site"/pose_ros-*.egg-info
 }
 
+step_ros_msgs() {  # hri_msgs and tf2_msgs (not on PyPI): ros_msgs/*, built as step_messages builds msg/
+    local pkg
+    export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
+    for pkg in hri_msgs tf2_msgs; do
+        rm -rf "$ROOT/build/venv_$pkg"
+        cmake -S "$ROOT/ros_msgs/$pkg" -B "$ROOT/build/venv_$pkg" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+            -DCMAKE_INSTALL_PREFIX="$VENV" \
+            -DPython3_EXECUTABLE="$VENV/bin/python" -DPYTHON_EXECUTABLE="$VENV/bin/python"
+        cmake --build "$ROOT/build/venv_$pkg" -j 2
+        cmake --install "$ROOT/build/venv_$pkg"
+    done
+}
+
 step_package() {
     "$VENV/bin/python" -m pip install "${PIP_QUIET[@]}" --no-deps --no-build-isolation \
         -e "$ROOT" --config-settings editable_mode=compat
@@ -127,6 +141,8 @@ step_check() {
     "$VENV/bin/python" - <<'EOF'
 import rclpy, cv2, numpy, mediapipe, ai_edge_litert, scipy, torch, rosbags  # noqa: F401
 from pose_ros.msg import SkeletonArray, Skeleton, Keypoint  # noqa: F401
+from hri_msgs.msg import IdsList, Skeleton2D  # noqa: F401
+from tf2_msgs.msg import TFMessage  # noqa: F401
 from pose_ros.core.models import resolve_movenet
 resolve_movenet()
 from pose_ros.core.models import CONVERTED_SOURCES, resolve_converted
@@ -143,7 +159,10 @@ run_step venv -- step_venv
 run_step ros-wheels requirements/ros.txt -- step_ros_wheels
 run_step python-deps requirements/python.txt requirements/nodeps.txt -- step_python_deps
 run_step messages CMakeLists.txt package.xml msg/*.msg requirements/ros.txt -- step_messages
-run_step package setup.py setup.cfg -- step_package
+run_step ros-msgs ros_msgs/*/CMakeLists.txt ros_msgs/*/package.xml ros_msgs/*/msg/*.msg requirements/ros.txt \
+    -- step_ros_msgs
+# graph.py: the registry's executables become console scripts at install time
+run_step package setup.py setup.cfg pose_ros/graph.py -- step_package
 run_step demo-media pose_ros/training/demo_media.py -- step_demo_media
 # The converted models live in the model cache, outside the venv: when they are gone or
 # damaged the stamp alone must not skip the step.

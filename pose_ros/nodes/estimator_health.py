@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import math
 
+from pose_ros.core.imaging.depth_sync import REASONS as DEPTH_REASONS
 from pose_ros.nodes.conversions import stamp_to_sec
 from pose_ros.nodes.diagnostics import ERROR, OK, WARN, RateMeter, StageTimes, worst
+
+BAD_DEPTH = "bad depth image"
 
 
 class EstimatorHealth:
@@ -19,6 +22,10 @@ class EstimatorHealth:
         self.people = 0
         self.lost_in_transport = 0  # frames the publisher sent that never arrived here
         self._last_seq: int | None = None
+        self.with_3d = 0
+        self.without_3d = dict.fromkeys((*DEPTH_REASONS, BAD_DEPTH), 0)  # frames without 3D, by reason
+        self.no_3d_why = ""          # the last frame's reason in words, "" when it had 3D
+        self.depth_offset: float | None = None  # depth stamp - image stamp of the last frame's nearest depth
 
     def input_tick(self) -> None:
         """One image arrived; a pause longer than diag.no_input_timeout is logged once, as a gap."""
@@ -41,6 +48,21 @@ class EstimatorHealth:
         if last is not None and last < seq <= last + 100_000:
             self.lost_in_transport += seq - last - 1
         self._last_seq = seq
+
+    def depth_result(self, reason: str | None, why: str, offset: float | None) -> None:
+        """One frame's depth pairing (use_depth): with 3D (``reason`` None) or without, and why."""
+        if reason is None:
+            self.with_3d += 1
+        else:
+            self.without_3d[reason] += 1
+        self.no_3d_why, self.depth_offset = why, offset
+
+    def depth_values(self) -> list[tuple[str, str]]:
+        p = self.node.params
+        off = "n/a" if self.depth_offset is None else f"{self.depth_offset:+.3f}"
+        return ([("frames with 3D", self.with_3d)]
+                + [(f"frames without 3D: {r}", n) for r, n in self.without_3d.items()]
+                + [("depth offset s", off), ("depth_max_offset s", f"{p['depth_max_offset']:g}")])
 
     def frame_done(self, stamp, people: int, timings: dict[str, float]) -> None:
         self.processed.tick()
@@ -67,6 +89,8 @@ class EstimatorHealth:
                 levels.append((WARN, "no input images" + ("" if math.isinf(idle) else f" for {idle:.0f} s")))
             if self.latency > p["diag.latency_budget"]:
                 levels.append((WARN, f"latency {1000 * self.latency:.0f} ms over budget"))
+            if p["use_depth"] and self.no_3d_why:
+                levels.append((WARN, f"no 3D: {self.no_3d_why}"))
         level, msg = worst(levels)
         backend = n.pipeline.backend if n.pipeline is not None else None
         tracker = n.pipeline.tracker if n.pipeline is not None else None
@@ -81,4 +105,6 @@ class EstimatorHealth:
             ("people tracked", self.people),
             ("tracker resets", tracker.resets if tracker is not None else 0),
         ] + self.input.gap_values("input") + self.stages.values() + n.diagnostics.cost.values()
+        if p["use_depth"]:
+            values += self.depth_values()
         return level, msg, values

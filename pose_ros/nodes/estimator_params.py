@@ -21,6 +21,13 @@ ESTIMATOR_PARAMS = [
           "CameraInfo on 'camera_info' to give every keypoint a metric 3D point in the camera frame.",
           read_only=True),
     Param("depth_window", 5, "Side in pixels of the window whose median depth is used per keypoint.", 1, 31),
+    Param("depth_max_offset", 0.5, "Each image takes the depth image nearest to it in stamp time (from the last "
+          "16, stamped before or after it) when at most this many seconds away; farther, the frame has no 3D and "
+          "diagnostics say so. 0.5 covers drivers that stamp depth 0.1-0.35 s away from colour.", 0.0, 10.0),
+    Param("depth_wait", 0.05, "Seconds the worker waits at most, per frame, for a depth image stamped at or after "
+          "the image (a nearer one may still be on its way) and for CameraInfo until one has come, before it "
+          "pairs with the nearest depth it has. Lock-step bag replay sends that depth first, so the wait ends when it "
+          "arrives. 0 = never wait.", 0.0, 1.0),
     Param("tracking", True, "Track people across frames (ids, states) inside this node.", read_only=True),
     Param("smoothing", True, "One Euro smoothing of tracked keypoints (needs tracking).", read_only=True),
     Param("publish_velocities", False, "Fill Skeleton.velocities (pixels/s) from the smoother.", read_only=True),

@@ -15,13 +15,14 @@ from visualization_msgs.msg import MarkerArray
 
 from pose_ros.core.detection import BackendError, create_backend
 from pose_ros.core.draw import draw_people
+from pose_ros.core.imaging.depth_sync import DepthSync
 from pose_ros.core.imaging.raw import ImageError
 from pose_ros.core.models import ModelError
 from pose_ros.core.pipeline import CameraModel, PosePipeline
 from pose_ros.msg import ActionArray, SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.diagnostics import Diagnostics
-from pose_ros.nodes.estimator_health import EstimatorHealth
+from pose_ros.nodes.estimator_health import BAD_DEPTH, EstimatorHealth
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options, hand_sign_options
 from pose_ros.nodes.lifecycle import ManagedNode
 from pose_ros.nodes.markers import build_markers
@@ -77,7 +78,7 @@ class PoseEstimatorNode(ManagedNode):
         self._pending = None  # (kind, msg) newest unprocessed frame
         self._running = True
         self._camera: CameraModel | None = None
-        self._depth_msg = None
+        self._depth = DepthSync()  # recent depth messages by stamp + the latest CameraInfo, for 3D
         self._actions: dict[str, tuple[str, float]] = {}  # track id -> (label, stamp s) from action_classifier
         self._subs: list = []
         self._dirty = False  # a reload parameter changed while inactive
@@ -140,8 +141,9 @@ class PoseEstimatorNode(ManagedNode):
             self._subs.append(self.create_subscription(CompressedImage, "image/compressed", self._on_compressed, qos))
         else:
             self._subs.append(self.create_subscription(Image, "image", self._on_image, qos))
-        if p["use_depth"]:
-            self._subs.append(self.create_subscription(Image, "depth", self._on_depth, qos))
+        if p["use_depth"]:  # every depth frame is kept (up to the pairing buffer), not only the newest
+            depth_qos = QoSProfile(depth=16, reliability=qos.reliability, history=QoSHistoryPolicy.KEEP_LAST)
+            self._subs.append(self.create_subscription(Image, "depth", self._on_depth, depth_qos))
         self._subs.append(self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data))
         if p["publish_annotated"]:  # the classifier's labels, drawn beside each id
             self._subs.append(self.create_subscription(ActionArray, "actions", self._on_actions, OUT_QOS))
@@ -152,6 +154,7 @@ class PoseEstimatorNode(ManagedNode):
         self._subs.clear()
         with self._cond:
             self._pending = None
+        self._depth.clear()
 
     def cleanup_node(self) -> None:
         with self._proc_lock:
@@ -185,7 +188,7 @@ class PoseEstimatorNode(ManagedNode):
         self._offer("compressed", msg)
 
     def _on_depth(self, msg: Image) -> None:
-        self._depth_msg = msg
+        self._depth.add(conv.stamp_to_sec(msg.header.stamp), msg)
 
     def _on_actions(self, msg: ActionArray) -> None:
         """Keep the newest label per track (executor thread); tracks gone for 2 s are forgotten."""
@@ -201,6 +204,7 @@ class PoseEstimatorNode(ManagedNode):
     def _on_info(self, msg: CameraInfo) -> None:
         if msg.k[0] > 0:
             self._camera = CameraModel.from_k(msg.k)
+            self._depth.set_camera(self._camera)
 
     # -- processing ----------------------------------------------------------------------
     def _work(self) -> None:
@@ -253,17 +257,28 @@ class PoseEstimatorNode(ManagedNode):
             self.stage_totals[k] = self.stage_totals.get(k, 0.0) + v
 
     def _depth_for(self, msg, w: int, h: int):
-        """The aligned depth image for this frame (same stamp, or newest within 50 ms)."""
-        d = self._depth_msg
-        if d is None or self._camera is None:
+        """(depth in metres, intrinsics) for this frame, or (None, None) with the reason counted.
+
+        The depth image nearest in stamp time within depth_max_offset, after waiting up to
+        depth_wait for one stamped at or after the image (core.imaging.depth_sync says why).
+        """
+        p = self.params
+        if not p["use_depth"]:
             return None, None
-        if abs(conv.stamp_to_sec(d.header.stamp) - conv.stamp_to_sec(msg.header.stamp)) > 0.05:
+        stamp = conv.stamp_to_sec(msg.header.stamp)
+        self._depth.wait_settled(stamp, p["depth_wait"])
+        pairing = self._depth.pair(stamp, p["depth_max_offset"])
+        if pairing.reason is not None:
+            self.health.depth_result(pairing.reason, pairing.explain(p["depth_max_offset"]), pairing.offset)
             return None, None
         try:
-            return conv.depth_msg_to_metres(d), self._camera
+            depth = conv.depth_msg_to_metres(pairing.depth)
         except ImageError as exc:
             self.errors.error("depth " + conv.image_problem(exc), f"depth skipped: {exc}")
+            self.health.depth_result(BAD_DEPTH, f"{BAD_DEPTH}: {exc}", pairing.offset)
             return None, None
+        self.health.depth_result(None, "", pairing.offset)
+        return depth, pairing.camera
 
     def destroy_node(self) -> None:
         with self._cond:

@@ -47,8 +47,8 @@ def build_parser(prog: str = "pose-ros bag") -> argparse.ArgumentParser:
     p.add_argument("--wait-for-subscribers", type=float, default=5.0, metavar="S",
                    help="wait up to S seconds for subscribers before starting; 0 = don't wait")
     p.add_argument("--wait-for", default="", metavar="TOPIC",
-                   help="lock-step: after each image wait for a message with its stamp on TOPIC "
-                        "(e.g. /pose/skeletons), so every frame is processed")
+                   help="lock-step: after each colour image (not depth: 16UC1/32FC1) wait for a message "
+                        "with its stamp on TOPIC (e.g. /pose/skeletons), so every frame is processed")
     p.add_argument("--wait-timeout", type=float, default=10.0, help="seconds to wait per frame with --wait-for")
 
     p = sub.add_parser("record", help="record live topics to a new bag")

@@ -135,3 +135,16 @@ def header_stamp_ns(data: bytes) -> int:
     import struct
     sec, nanosec = struct.unpack_from("<iI" if data[1] == 1 else ">iI", data, 4)
     return sec * 10**9 + nanosec
+
+
+DEPTH_ENCODINGS = ("16UC1", "32FC1")   # what depth_image_proc and RGB-D drivers publish depth in
+
+
+def image_encoding(data: bytes) -> str:
+    """``encoding`` of a CDR-serialized sensor_msgs/Image, read without decoding the pixels."""
+    import struct
+    order = "<" if data[1] == 1 else ">"
+    (n_frame,) = struct.unpack_from(order + "I", data, 4 + 8)   # after the stamp: frame_id's length
+    pos = 4 + (12 + n_frame + 3) // 4 * 4 + 8                   # aligned, then height and width
+    (n_enc,) = struct.unpack_from(order + "I", data, pos)
+    return bytes(data[pos + 4:pos + 4 + n_enc]).rstrip(b"\0").decode("ascii", "replace")

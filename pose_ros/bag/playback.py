@@ -9,13 +9,16 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from rosbags.interfaces import QosDurability, QosHistory, QosReliability
 
 from pose_ros.bag.common import (
+    DEPTH_ENCODINGS,
     BagError,
     header_stamp_ns,
+    image_encoding,
     open_reader,
     ros_class,
     ros_close,
@@ -131,8 +134,11 @@ def play(bag: str | Path, rate: float = 1.0, clock: bool = False, topics=None, r
     use_sim_time; between messages at ``clock_hz``). Before the first message it waits up
     to ``wait_for_subscribers_s`` for subscribers, then ``start_delay`` seconds.
     ``wait_for`` (a topic with headers, e.g. /pose/skeletons) makes playback lock-step:
-    after each Image/CompressedImage it waits up to ``wait_timeout`` s for a result
-    with the same stamp, so a slower pipeline still sees every frame.
+    after each colour Image/CompressedImage it waits up to ``wait_timeout`` s for a result
+    with the same stamp, so a slower pipeline still sees every frame. Depth images
+    (16UC1/32FC1) are not waited on; each depth stream is sent ahead up to its first frame
+    stamped at or after the colour frame (see :class:`DepthAhead`), so that the colour
+    frame pairs with the depth nearest in time whatever the order of the bag.
     Returns the number of messages published per (published) topic.
     """
     if rate < 0:
@@ -160,6 +166,72 @@ def play(bag: str | Path, rate: float = 1.0, clock: bool = False, topics=None, r
 
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+LOOKAHEAD_NS = 2 * 10**9   # how far (bag time) lock-step looks ahead for a colour frame's depth
+
+
+def depth_connections(reader, conns) -> set[int]:
+    """Ids of the Image connections whose first message has a depth encoding."""
+    found = set()
+    for c in conns:
+        if c.msgtype == IMAGE_TYPES[0]:
+            first = next(reader.messages(connections=[c]), None)
+            if first is not None and image_encoding(bytes(first[2])).upper() in DEPTH_ENCODINGS:
+                found.add(c.id)
+    return found
+
+
+class DepthAhead:
+    """The bag's messages in order, except that depth frames can be sent ahead of a colour frame.
+
+    pose_estimator pairs a colour frame with the depth frame nearest in stamp time and
+    waits (briefly) for one stamped at or after it. Drivers stamp depth up to a few tenths
+    of a second after colour, and a bag stores it in arrival order, often after the colour
+    frame; in lock-step that frame would not be sent until the colour frame is answered.
+    :meth:`send_before` sends, per depth stream, the frames up to the first one stamped at
+    or after the colour frame (looking at most LOOKAHEAD_NS of bag time ahead), so the
+    pairing depends on the bag only. Frames sent ahead are skipped when their turn comes.
+    """
+
+    def __init__(self, messages, depth_ids: set[int]) -> None:
+        self._it = iter(messages)
+        self._ahead: deque[list] = deque()   # [conn, ns, data, sent ahead]
+        self.depth_ids = depth_ids
+        self._newest: dict[int, int] = {}    # depth connection id -> newest header stamp sent
+
+    def _pull(self) -> bool:
+        item = next(self._it, None)
+        if item is not None:
+            self._ahead.append([*item, False])
+        return item is not None
+
+    def __iter__(self):
+        while self._ahead or self._pull():
+            conn, ns, data, sent = self._ahead.popleft()
+            if not sent:
+                yield conn, ns, data
+
+    def sent(self, conn, data: bytes) -> None:
+        """Note a depth frame published (in its turn or ahead)."""
+        if conn.id in self.depth_ids:
+            self._newest[conn.id] = header_stamp_ns(data)
+
+    def send_before(self, stamp_ns: int, ns: int, publish) -> None:
+        """Publish, with ``publish(conn, data)``, what the colour frame stamped ``stamp_ns``
+        (bag time ``ns``) will pair with."""
+        i = 0
+        while any(self._newest.get(d, -1) < stamp_ns for d in self.depth_ids):
+            if i == len(self._ahead) and not self._pull():
+                return
+            entry = self._ahead[i]
+            i += 1
+            if entry[1] > ns + LOOKAHEAD_NS:
+                return
+            conn, _, data, sent = entry
+            if not sent and conn.id in self.depth_ids and self._newest.get(conn.id, -1) < stamp_ns:
+                data = data if isinstance(data, bytes) else bytes(data)
+                publish(conn, data)
+                self.sent(conn, data)
+                entry[3] = True
 
 
 def _play(node, reader, conns, classes, rate, clock, remaps, loop, start_delay, wait_s, clock_hz, stop, quiet,
@@ -192,11 +264,18 @@ def _play(node, reader, conns, classes, rate, clock, remaps, loop, start_delay, 
         stop.wait(start_delay)
     counts = dict.fromkeys(by_topic, 0)
     period = 1.0 / clock_hz if clock_hz > 0 else float("inf")
+    depth_ids = depth_connections(reader, conns) if waiter is not None else set()
+
+    def publish(conn, data: bytes) -> None:
+        pubs[conn.id].publish(data)
+        counts[out_topic[conn.id]] += 1
+
     while not stop.is_set():
         wall0, t0 = time.monotonic(), None
         if waiter is not None:
             waiter.clear()
-        for conn, ns, data in reader.messages(connections=conns):
+        messages = DepthAhead(reader.messages(connections=conns), depth_ids)
+        for conn, ns, data in messages:
             if stop.is_set():
                 break
             t0 = ns if t0 is None else t0
@@ -208,9 +287,12 @@ def _play(node, reader, conns, classes, rate, clock, remaps, loop, start_delay, 
                     stop.wait(min(left, period))
             publish_clock(ns)
             data = data if isinstance(data, bytes) else bytes(data)
-            pubs[conn.id].publish(data)
-            counts[out_topic[conn.id]] += 1
-            if waiter is not None and conn.msgtype in IMAGE_TYPES:
+            colour = waiter is not None and conn.msgtype in IMAGE_TYPES and conn.id not in depth_ids
+            if colour:
+                messages.send_before(header_stamp_ns(data), ns, publish)
+            publish(conn, data)
+            messages.sent(conn, data)
+            if colour:
                 if not waiter.wait(header_stamp_ns(data), stop) and not quiet:
                     print(f"[bag play] no result for stamp {header_stamp_ns(data)} within "
                           f"{waiter.timeout:g} s; going on", file=sys.stderr)

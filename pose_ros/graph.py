@@ -36,6 +36,7 @@ EXECUTABLES: dict[str, Executable] = {
                                "pose_ros.nodes.pose_tracker:TRACKER_NODE_PARAMS"),
     "action_classifier": Executable("pose_ros.nodes.action_classifier:ActionClassifierNode",
                                     "pose_ros.nodes.action_params:ACTION_PARAMS"),
+    "hri_bridge": Executable("pose_ros.nodes.hri_bridge:HriBridgeNode", "pose_ros.nodes.hri_bridge:HRI_PARAMS"),
     "hands_up_stop": Executable("pose_ros.examples.hands_up_stop:HandsUpStopNode",
                                 "pose_ros.examples.hands_up_stop:PARAMS", example=True),
     "follow_person": Executable("pose_ros.examples.follow_person:FollowPersonNode",
@@ -82,6 +83,8 @@ LAUNCH_ARGUMENTS: dict[str, Argument] = {
     "depth_topic": Argument("", "aligned depth image topic; empty = no depth"),
     "camera_info_topic": Argument("", "CameraInfo topic; empty = <camera_topic dir>/camera_info"),
     "actions": Argument("true", "start action_classifier", BOOL),
+    "hri": Argument("true", "start hri_bridge: REP-155 (ROS4HRI) bodies on /humans/bodies/... and body_<id> "
+                            "frames on /tf", BOOL),
     "video": Argument("", "video file / image folder to publish with video_source instead of a camera"),
     "rviz": Argument("false", "start rviz2 with config/pose.rviz (skipped with a warning when rviz2 is not "
                               "installed)", BOOL),
@@ -217,5 +220,7 @@ def build_graph(args: dict[str, str]) -> list[NodeSpec]:
     nodes.append(NodeSpec("pose_estimator", "pose_estimator", ns, est_remaps, est))
     if as_bool(args["actions"]):
         nodes.append(NodeSpec("action_classifier", "action_classifier", ns, [], dict(common)))
+    if as_bool(args["hri"]):  # image: only for /humans/bodies/<id>/cropped, subscribed while someone listens
+        nodes.append(NodeSpec("hri_bridge", "hri_bridge", ns, [("image", cam)], dict(common)))
     return nodes
 

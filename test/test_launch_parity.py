@@ -101,7 +101,7 @@ def test_rviz_without_rviz2_warns_with_the_install_command_and_starts_the_graph(
     monkeypatch.setenv("PATH", str(tmp_path))  # no rviz2 here, and none in the venv's ament index
     monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
     actions = run_setup(LAUNCH, {"rviz": "true"})
-    assert [n.kw["executable"] for n in nodes_of(actions)] == ["pose_estimator", "action_classifier"]
+    assert [n.kw["executable"] for n in nodes_of(actions)] == ["pose_estimator", "action_classifier", "hri_bridge"]
     [warning] = [a for a in actions if isinstance(a, LogInfo)]
     assert "sudo apt install ros-jazzy-rviz2" in warning.kw["msg"]
 

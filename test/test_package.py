@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # ROS packages (by import name) that are interfaces or ROS Python libraries.
 ROS_IMPORTS = {"rclpy", "std_msgs", "sensor_msgs", "geometry_msgs", "visualization_msgs", "diagnostic_msgs",
                "lifecycle_msgs", "builtin_interfaces", "rosgraph_msgs", "rcl_interfaces", "launch", "launch_ros",
-               "ament_index_python"}
+               "ament_index_python", "hri_msgs", "tf2_msgs"}
 
 
 def imported_ros_packages() -> set[str]:

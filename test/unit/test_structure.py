@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "pose_ros"
 ROS_PREFIXES = ("rclpy", "rosidl", "launch", "launch_ros", "rosbag2_py", "cv_bridge", "pose_ros.msg",
                 "std_msgs", "sensor_msgs", "geometry_msgs", "visualization_msgs", "diagnostic_msgs",
-                "lifecycle_msgs", "builtin_interfaces", "rcl_interfaces", "rosgraph_msgs")
+                "lifecycle_msgs", "builtin_interfaces", "rcl_interfaces", "rosgraph_msgs", "hri_msgs", "tf2_msgs",
+                "tf2_ros")
 MAX_LINES = 400
 
 

@@ -35,7 +35,7 @@ __all__ = [
     "COCO17_EDGES", "COCO17_NAMES", "Coco", "Frame3D", "Gesture", "GestureTracker", "JOINT_ANGLE_NAMES",
     "People", "TrackState", "box_heights", "centers", "depths", "gesture_name", "hands_above_head", "joint_angle",
     "nearest_to_camera", "nearest_to_center", "pointing_direction_2d", "pointing_ray",
-    "quaternion_from_x_to", "stamp_to_sec", "to_numpy", "who_made",
+    "quaternion_from_x_to", "stamp_to_sec", "to_numpy", "who_made", "body_frame",
 ]
 
 START, END = 0, 1   # Gesture.EVENT_START / EVENT_END (kept here so this module needs no rclpy)
@@ -313,3 +313,10 @@ def quaternion_from_x_to(direction: np.ndarray) -> tuple[float, float, float, fl
     q = np.array([0.0, -d[2], d[1], w])  # (1,0,0) x d, 1 + (1,0,0).d
     q /= np.linalg.norm(q)
     return float(q[0]), float(q[1]), float(q[2]), float(q[3])
+
+
+def body_frame(person_id: str) -> str:
+    """The TF frame hri_bridge broadcasts for a person (Skeleton.id): ``body_<REP-155 body id>``,
+    at the hip centre, x the way they face, z up. Look it up with tf2 or PoseClient.person_pose."""
+    from pose_ros.core.hri import body_id
+    return "body_" + body_id(person_id)

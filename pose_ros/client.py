@@ -19,6 +19,12 @@ executor), created in the pose graph's namespace (``namespace='/pose'``), so it 
 ``<ns>/skeletons`` and ``<ns>/gestures`` and asks ``<ns>/pose_estimator/get_state``.
 Started with ``-r __ns:=/x`` the node's namespace (and so the topics) follows the remap.
 
+**Where a person stands**: :meth:`PoseClient.person_pose` gives the latest pose of a
+person's ``body_<id>`` frame (hri_bridge's TF frame: hip centre, x the way they face,
+z up) in any frame you name, through tf2_ros' Buffer when installed, else through the
+latest /tf and /tf_static transforms chained (:mod:`pose_ros.core.transforms`; no
+interpolation in time).
+
 **Age of the data** is measured on this node's clock from when the skeletons were
 *received*, not from their header stamp: the stamp comes from the camera's clock or a
 file's media time, which need not be this node's clock; the receive time always is, and
@@ -32,13 +38,15 @@ import threading
 from enum import IntEnum
 from typing import Callable
 
+import numpy as np
 from lifecycle_msgs.msg import State
 from lifecycle_msgs.srv import GetState
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 from std_msgs.msg import Header
 
-from pose_ros.api import END, START, Gesture, GestureTracker, People, gesture_name, to_numpy
+from pose_ros.api import END, START, Gesture, GestureTracker, People, body_frame, gesture_name, to_numpy
+from pose_ros.core.transforms import TransformTree
 from pose_ros.msg import Gesture as GestureMsg
 from pose_ros.msg import GestureArray, SkeletonArray
 
@@ -81,6 +89,7 @@ class PoseClient(Node):
         self.create_subscription(GestureArray, "gestures", self._on_gestures, QOS)
         self._get_state = self.create_client(GetState, "pose_estimator/get_state")
         self._own_executor = None  # a private one, only while nobody else spins this node
+        self._frames: _Frames | None = None  # /tf listener, from the first person_pose()
 
     # -- skeletons -------------------------------------------------------------------------
     def people(self, max_age: float | None = None) -> People | None:
@@ -140,6 +149,21 @@ class PoseClient(Node):
         for g in events:
             for cb in list(self._gesture_cbs.get((g.gesture, g.event), ())):
                 cb(g.id, g, msg.header)
+
+    # -- where a person stands ------------------------------------------------------------------
+    def person_pose(self, person_id: str, frame: str) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
+        """Position (3,) metres and orientation (x, y, z, w) of ``person_id``'s body frame in ``frame``
+        (e.g. ``map``, ``base_link``, the camera's), from the latest transforms; None until hri_bridge
+        has broadcast it (the person needs 3D keypoints: depth) and ``frame`` connects to it.
+        Also None when the person is not in the latest fresh skeletons (gone, or no data for max_age s):
+        their last frame stays on /tf, but it is no longer where they are.
+        The first call starts listening to /tf and /tf_static."""
+        if self._frames is None:
+            self._frames = _Frames(self)
+        people = self.people()
+        if people is None or person_id not in people.ids:
+            return None
+        return self._frames.lookup(frame, body_frame(person_id))
 
     # -- the estimator's lifecycle -------------------------------------------------------
     def estimator_state(self, timeout: float = 2.0) -> EstimatorState:
@@ -214,3 +238,47 @@ class PoseClient(Node):
                     ex.spin_once(timeout_sec=max(0.0, end - time.monotonic()))
         else:
             time.sleep(seconds)
+
+
+class _Frames:
+    """/tf and /tf_static for person_pose: tf2_ros' Buffer when installed, else a TransformTree."""
+
+    def __init__(self, node: Node) -> None:
+        try:
+            from tf2_ros import Buffer, TransformListener
+        except ImportError:   # the PyPI venv has no tf2_ros
+            Buffer = None
+        if Buffer is not None:
+            self.buffer, self.tree = Buffer(), None
+            self._listener = TransformListener(self.buffer, node)
+            return
+        from rclpy.qos import DurabilityPolicy
+        from tf2_msgs.msg import TFMessage
+        self.buffer, self.tree, self._lock = None, TransformTree(), threading.Lock()
+        node.create_subscription(TFMessage, "/tf", self._on_tf, QoSProfile(depth=100))
+        node.create_subscription(TFMessage, "/tf_static", self._on_tf,
+                                 QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+
+    def _on_tf(self, msg) -> None:
+        with self._lock:
+            for t in msg.transforms:
+                tr, q = t.transform.translation, t.transform.rotation
+                self.tree.set(t.header.frame_id, t.child_frame_id, (tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w),
+                              t.header.stamp.sec + t.header.stamp.nanosec * 1e-9)
+
+    def lookup(self, target: str, source: str):
+        if self.buffer is not None:
+            from rclpy.time import Time
+            try:
+                t = self.buffer.lookup_transform(target, source, Time()).transform
+            except Exception:  # tf2 LookupException, ConnectivityException, ExtrapolationException
+                return None
+            tr, q = t.translation, t.rotation
+            return np.array([tr.x, tr.y, tr.z]), (q.x, q.y, q.z, q.w)
+        from pose_ros.core.hri import quaternion_from_matrix
+        with self._lock:
+            found = self.tree.lookup(target, source)
+        if found is None:
+            return None
+        pose, _ = found
+        return pose.translation.copy(), quaternion_from_matrix(pose.rotation)

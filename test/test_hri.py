@@ -13,11 +13,14 @@ import numpy as np
 import pytest
 import yaml
 from hri_msgs.msg import BodyPosture, Gesture, IdsList, NormalizedRegionOfInterest2D, Skeleton2D
+from geometry_msgs.msg import Quaternion, TransformStamped
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from tf2_msgs.msg import TFMessage
 
 from conftest import CLIP_WIDTH
 from pose_ros.bag.common import DEFAULT_QOS, open_writer, stamp_ns, typestore
+from pose_ros.client import PoseClient
 from pose_ros.core import hri
 from pose_ros.core.pipeline import CameraModel
 from pose_ros.msg import ActionArray, GestureArray, Skeleton, SkeletonArray
@@ -120,6 +123,17 @@ def test_rep155_bodies_and_body_frames_from_a_depth_bag(depth_bag, tmp_path):
     skeletons = ros.collect(SkeletonArray, "/pose/skeletons")
     actions = ros.collect(ActionArray, "/pose/actions")
     gestures = ros.collect(GestureArray, "/pose/gestures")
+    # the robot side: PoseClient.person_pose in a robot frame; the camera sits 1 m above base_link looking along x
+    robot = PoseClient("robot", context=ros.context)
+    ros.executor.add_node(robot)
+    static = ros.node.create_publisher(TFMessage, "/tf_static", QoSProfile(
+        depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE))
+    mount = TransformStamped(child_frame_id="camera")
+    mount.header.frame_id = "base_link"
+    mount.transform.translation.z = 1.0
+    mount.transform.rotation = Quaternion(x=-0.5, y=0.5, z=-0.5, w=0.5)   # optical z = base x, optical x = -base y
+    static.publish(TFMessage(transforms=[mount]))
+    robot_poses = []
     graph = start(["pose-ros", "run", f"params_file:={pfile}", "depth_topic:=/camera/depth"], tmp_path / "graph.log")
     play = None
     image_subs = []   # does hri_bridge subscribe to the image? sampled while the bag plays
@@ -138,6 +152,11 @@ def test_rep155_bodies_and_body_frames_from_a_depth_bag(depth_bag, tmp_path):
                       "--wait-for", "/pose/skeletons"], tmp_path / "play.log")
         while play.poll() is None:
             image_subs.append(hri_subscribes_image())
+            people = robot.people()
+            for pid in people.ids if people is not None else []:
+                found = robot.person_pose(pid, "base_link")
+                if found is not None:
+                    robot_poses.append(found)
             wait_for(lambda: play.poll() is not None, 0.5)
         assert play.returncode == 0, (tmp_path / "play.log").read_text()
         n = PEOPLE_FRAMES + BLANK_FRAMES
@@ -151,6 +170,8 @@ def test_rep155_bodies_and_body_frames_from_a_depth_bag(depth_bag, tmp_path):
         for proc in (play, graph):
             if proc is not None:
                 stop(proc)
+        ros.executor.remove_node(robot)
+        robot.destroy_node()
         ros.close()
     log = (tmp_path / "graph.log").read_text()
     assert "Traceback" not in log, log[-3000:]
@@ -238,3 +259,12 @@ def test_rep155_bodies_and_body_frames_from_a_depth_bag(depth_bag, tmp_path):
             assert np.hypot(np.hypot(q.x, q.y), np.hypot(q.z, q.w)) == pytest.approx(1.0, abs=1e-6)
             seen += 1
     assert seen >= 10 and set(last) <= {f"body_{b}" for b in bodies}
+
+    # PoseClient: a body_<id> of /tf seen from base_link (optical x, y, z -> base -y, 1 - y, x)
+    assert robot_poses, "PoseClient.person_pose found the tracked person in base_link"
+    in_base = np.array([(tr.z, -tr.x, 1.0 - tr.y) for msg in consumer.tf for tr in
+                        (t.transform.translation for t in msg.transforms)])
+    for position, q in robot_poses:
+        assert position[0] == pytest.approx(DEPTH_M, abs=0.05)
+        assert np.abs(in_base - position).max(axis=1).min() < 1e-6
+        assert np.linalg.norm(q) == pytest.approx(1.0, abs=1e-6)

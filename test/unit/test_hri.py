@@ -189,3 +189,20 @@ def test_built_messages_have_upstream_type_hashes():
         desc = json.loads((share / pkg / "msg" / f"{msg}.json").read_text())
         got = {h["type_name"]: h["hash_string"] for h in desc["type_hashes"]}
         assert got[name] == want, name
+
+
+def test_transform_tree_chains_the_latest_transforms():
+    from pose_ros.core.hri import quaternion_from_matrix
+    from pose_ros.core.transforms import TransformTree
+    tree = TransformTree()
+    # camera 1 m above base_link, looking along base_link's x (optical: z forward, x right, y down)
+    cam_rot = np.array([[0, 0, 1], [-1, 0, 0], [0, -1, 0]], dtype=float)
+    tree.set("base_link", "camera", (0.0, 0.0, 1.0), quaternion_from_matrix(cam_rot), 0.0)
+    tree.set("camera", "body_b1", (0.5, 0.2, 2.5), (0.0, 0.0, 0.0, 1.0), 1.0)
+    pose, oldest = tree.lookup("base_link", "body_b1")
+    assert pose.translation == pytest.approx((2.5, -0.5, 0.8)) and oldest == 0.0
+    back, _ = tree.lookup("body_b1", "base_link")
+    assert (back @ pose).translation == pytest.approx((0, 0, 0), abs=1e-12)
+    tree.set("camera", "body_b1", (9.0, 9.0, 9.0), (0.0, 0.0, 0.0, 1.0), 0.5)   # older: ignored
+    assert tree.lookup("camera", "body_b1")[0].translation == pytest.approx((0.5, 0.2, 2.5))
+    assert tree.lookup("map", "body_b1") is None

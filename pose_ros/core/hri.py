@@ -192,6 +192,12 @@ class BodyPose:
 
 
 _PAIRS = ((Coco.LEFT_HIP, Coco.RIGHT_HIP), (Coco.LEFT_SHOULDER, Coco.RIGHT_SHOULDER))
+_ALL_VALID = np.ones(6, dtype=bool)
+_ORIGIN_ONLY = np.array([True, True, True, False, False, False])
+
+
+def _cross(a, b) -> tuple[float, float, float]:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 
 class BodyFrames:
@@ -211,19 +217,29 @@ class BodyFrames:
         self._args = (min_cutoff, beta, d_cutoff, max_gap)
         OneEuroFilter(*self._args)  # checks the constants now
         self.min_score = float(min_score)
-        self.up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
+        n = math.sqrt(sum(c * c for c in up))
+        self._up = (up[0] / n, up[1] / n, up[2] / n)
+        self.up = np.array(self._up)
         self._filters: dict[str, OneEuroFilter] = {}
         self._last: dict[str, float] = {}
 
-    def _left(self, k3: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
+    def _horizontal(self, v) -> tuple[float, float, float] | None:
+        """``v`` without its ``up`` part, as a unit vector; None when under 2 cm long
+        (plain floats: numpy's per-call overhead dominates for 3-vectors)."""
+        u0, u1, u2 = self._up
+        d = v[0] * u0 + v[1] * u1 + v[2] * u2
+        h = (v[0] - d * u0, v[1] - d * u1, v[2] - d * u2)
+        n = math.sqrt(h[0] * h[0] + h[1] * h[1] + h[2] * h[2])
+        return (h[0] / n, h[1] / n, h[2] / n) if n > 0.02 else None
+
+    def _left(self, k3: np.ndarray, ok: np.ndarray) -> tuple[float, float, float] | None:
         """Unit vector to the person's left, horizontal (perpendicular to ``up``), or None."""
-        v = np.zeros(3)
+        v = [0.0, 0.0, 0.0]
         for a, b in _PAIRS:
             if ok[a] and ok[b]:
-                v += k3[a] - k3[b]
-        v -= self.up * float(v @ self.up)
-        n = float(np.linalg.norm(v))
-        return v / n if n > 0.02 else None
+                for i in range(3):
+                    v[i] += float(k3[a, i] - k3[b, i])
+        return self._horizontal(v)
 
     def update(self, body_id: str, keypoints_3d: np.ndarray, scores: np.ndarray, stamp: float) -> BodyPose | None:
         """The smoothed frame of one body at ``stamp``, or None (no hip centre in 3D, or not a newer stamp)."""
@@ -233,22 +249,23 @@ class BodyFrames:
         ok = np.isfinite(k3).all(axis=1) & (np.asarray(scores) >= self.min_score)
         if not (ok[Coco.LEFT_HIP] and ok[Coco.RIGHT_HIP]):
             return None
-        origin = (k3[Coco.LEFT_HIP] + k3[Coco.RIGHT_HIP]) / 2.0
+        sample = np.empty(6)
+        sample[:3] = (k3[Coco.LEFT_HIP] + k3[Coco.RIGHT_HIP]) / 2.0
         filt = self._filters.setdefault(body_id, OneEuroFilter(*self._args))
         left = self._left(k3, ok)
-        valid = np.ones(6, dtype=bool)
+        valid = _ALL_VALID
         if left is None:  # side-on or half hidden: keep the last heading, or face the camera
             prev = filt.value
-            left = prev[3:] if prev is not None and np.isfinite(prev[3:]).all() else np.cross(self.up, (0, 0, -1.0))
-            valid[3:] = prev is None
-        out = filt(np.concatenate([origin, left]), stamp, valid)
+            keep = prev is not None and bool(np.isfinite(prev[3:]).all())
+            left = tuple(prev[3:]) if keep else _cross(self._up, (0.0, 0.0, -1.0))
+            valid = _ORIGIN_ONLY if keep else _ALL_VALID
+        sample[3:] = left
+        out = filt(sample, stamp, valid)
         self._last[body_id] = stamp
-        y = out[3:] - self.up * float(out[3:] @ self.up)
-        y /= max(float(np.linalg.norm(y)), 1e-9)
-        x = np.cross(y, self.up)
-        rot = np.column_stack([x, y, self.up])
-        vel = filt.derivative[:3]
-        return BodyPose(out[:3].copy(), rot, quaternion_from_matrix(rot), vel)
+        y = self._horizontal(out[3:]) or left
+        x = _cross(y, self._up)
+        rot = np.array([x, y, self._up]).T
+        return BodyPose(out[:3].copy(), rot, quaternion_from_matrix(rot), filt.derivative[:3])
 
     def forget(self, body_id: str) -> None:
         self._filters.pop(body_id, None)

@@ -87,6 +87,7 @@ class HriBridgeNode(Node):
             self._tf_msg = TFMessage
         self._images: deque = deque(maxlen=8)  # recent images for cropped, only while subscribed
         self._image_sub = None
+        self._rgb: tuple = (None, None)   # (Image, its RGB array) of the frame being cropped
         self.input = RateMeter()
         self.stats = {"frames": 0, "bad_input": 0, "failed": 0, "tf": 0, "no_frame_id": 0, "crops": 0}
         self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, OUT_QOS)
@@ -229,6 +230,7 @@ class HriBridgeNode(Node):
             self.destroy_subscription(self._image_sub)
             self._image_sub = None
             self._images.clear()
+            self._rgb = (None, None)
 
     def _on_image(self, msg: Image) -> None:
         self._images.append(msg)
@@ -243,11 +245,13 @@ class HriBridgeNode(Node):
         r = hri.crop_box(box, image.width, image.height)
         if r is None:
             return
-        try:
-            rgb = conv.image_msg_to_rgb(image)
-        except Exception as exc:  # an encoding we cannot read: say so once in a while
-            self.errors.error("image", f"cropped skipped: {conv.image_problem(exc)}")
-            return
+        if self._rgb[0] is not image:   # decoded once per frame, whatever the number of bodies
+            try:
+                self._rgb = (image, conv.image_msg_to_rgb(image))
+            except Exception as exc:  # an encoding we cannot read: say so once in a while
+                self.errors.error("image", f"cropped skipped: {conv.image_problem(exc)}")
+                return
+        rgb = self._rgb[1]
         x0, y0, x1, y1 = r
         self.stats["crops"] += 1
         pub.publish(conv.bgr_to_image_msg(rgb[y0:y1, x0:x1, ::-1], header))

@@ -268,3 +268,44 @@ def test_rep155_bodies_and_body_frames_from_a_depth_bag(depth_bag, tmp_path):
         assert position[0] == pytest.approx(DEPTH_M, abs=0.05)
         assert np.abs(in_base - position).max(axis=1).min() < 1e-6
         assert np.linalg.norm(q) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_nobody_listening_costs_no_conversion_no_frames_no_image(monkeypatch):
+    """With no subscriber, a frame only updates ids and lifetimes: no skeleton is converted, no
+    body frame computed, no image subscribed; per-body publishers still come and go."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from pose_ros.msg import Keypoint
+    from pose_ros.nodes import conversions as conv
+    from pose_ros.nodes.hri_bridge import HriBridgeNode
+    converted = []
+    real = conv.msg_to_person
+    monkeypatch.setattr(conv, "msg_to_person", lambda s: converted.append(s.id) or real(s))
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = HriBridgeNode(context=ctx, namespace="/pose",
+                         parameter_overrides=[rclpy.parameter.Parameter("forget_after", value=0.3)])
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    try:
+        for i in range(20):
+            msg = SkeletonArray(image_width=640, image_height=480)
+            msg.header.frame_id = "camera"
+            msg.header.stamp.nanosec = i * 50_000_000
+            if i < 10:
+                s = Skeleton(id="7c1", track_state=Skeleton.STATE_TRACKED, score=0.9, x_min=10.0, y_min=10.0,
+                             x_max=100.0, y_max=300.0, frame_3d=Skeleton.FRAME_3D_CAMERA)
+                s.keypoints = [Keypoint(x=50.0, y=20.0 + 10 * k, score=0.9) for k in range(17)]
+                msg.skeletons.append(s)
+            node._on_skeletons(msg)
+            if i == 0:
+                assert list(node.bodies) == ["b7c1"]
+            ex.spin_once(timeout_sec=0.0)
+        assert converted == [] and node.stats["tf"] == 0 and node._image_sub is None
+        assert node.stats["frames"] == 20 and node.stats["failed"] == node.stats["bad_input"] == 0
+        assert node.bodies == {}, "gone 0.3 s of image time after the last frame with the body"
+    finally:
+        ex.shutdown(timeout_sec=1.0)
+        node.destroy_node()
+        rclpy.try_shutdown(context=ctx)

@@ -17,12 +17,16 @@ skeletons arrive for ``input_timeout`` seconds (the client's age of the data, no
 clock: the camera or the estimator died), one zero Twist is published and the node
 waits. It never switches to someone else on its own: only a new wave makes a new target
 (logged "new target <id> (was <old>)"); the old target coming back is followed again.
+
+With ``goal_frame`` set (e.g. ``map`` or ``odom``) it also publishes where the target
+stands in that frame, as ``target_pose`` (PoseStamped, from ``PoseClient.person_pose``:
+hri_bridge's ``body_<id>`` frame, which needs depth), for a navigation stack to follow.
 """
 from __future__ import annotations
 
 import sys
 
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import PoseStamped, Twist
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
 from pose_ros.api import People, stamp_to_sec
@@ -46,6 +50,8 @@ PARAMS = [
           min=0.05, max=60.0),
     Param("input_timeout", 1.0, "Seconds (node clock) without any skeletons message before stopping.",
           min=0.05, max=60.0),
+    Param("goal_frame", "", "Frame (e.g. map) in which to publish the target's body_<id> pose on target_pose "
+          "(needs depth and a TF tree linking it to the camera); empty = off."),
 ]
 GAINS = [f for f in FollowGains.__dataclass_fields__]
 
@@ -56,6 +62,7 @@ class FollowPersonNode(PoseClient):
         self.params = ParamSet(self, PARAMS)
         self.follower = Follower(self.params["lost_timeout"])
         self.pub_cmd = self.create_publisher(Twist, "cmd_vel", QOS)
+        self.pub_goal = self.create_publisher(PoseStamped, "target_pose", QOS)
         self._started = self.get_clock().now()
         for wave in (Gesture.WAVE_LEFT, Gesture.WAVE_RIGHT):
             self.on_gesture(wave, self._on_wave)
@@ -73,6 +80,17 @@ class FollowPersonNode(PoseClient):
         self.follower.lost_timeout = self.params["lost_timeout"]
         gains = FollowGains(**{k: self.params[k] for k in GAINS})
         self._act(*self.follower.frame(people, gains))
+        frame, target = self.params["goal_frame"], self.follower.target
+        found = self.person_pose(target, frame) if frame and target else None
+        if found is not None:
+            (x, y, z), (qx, qy, qz, qw) = found
+            goal = PoseStamped()
+            goal.header.frame_id = frame
+            goal.header.stamp.sec, goal.header.stamp.nanosec = int(people.stamp), int(people.stamp % 1 * 1e9)
+            goal.pose.position.x, goal.pose.position.y, goal.pose.position.z = float(x), float(y), float(z)
+            o = goal.pose.orientation
+            o.x, o.y, o.z, o.w = qx, qy, qz, qw
+            self.pub_goal.publish(goal)
 
     def _act(self, what: str, cmd: tuple[float, float] | None, note: str) -> None:
         if what == "follow":

@@ -99,14 +99,18 @@ def _param(v) -> str:
     return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
-def graph_commands(clip: Path, backend: str, tracker: str = "node") -> dict[str, list[str]]:
-    """Command lines of the graph's nodes, one process each (name -> argv)."""
+def graph_commands(clip: Path, backend: str, tracker: str = "node", fps: float = FPS,
+                   source: dict | None = None, estimator: dict | None = None) -> dict[str, list[str]]:
+    """Command lines of the graph's nodes, one process each (name -> argv); ``source`` and
+    ``estimator`` are parameter overrides of video_source and pose_estimator."""
     from pose_ros.graph import NodeSpec, build_graph, resolve_args
 
     args = resolve_args({"video": str(clip), "backend": backend, "actions": "true", "camera_topic": CAMERA})
     specs = {s.name: s for s in build_graph(args)}
     src = specs["video_source"]
-    src.overrides.update(rate=1.0, fps=FPS, loop=True)  # a live 30 Hz camera, free running
+    src.overrides.update(rate=1.0, fps=fps, loop=True)  # a live camera, free running
+    src.overrides.update(source or {})
+    specs["pose_estimator"].overrides.update(estimator or {})
     if tracker == "node":  # the estimator only estimates; pose_tracker gives ids and smooths
         est = specs["pose_estimator"]
         est.overrides["tracking"] = False
@@ -133,7 +137,7 @@ def graph_commands(clip: Path, backend: str, tracker: str = "node") -> dict[str,
 class Probe:
     """An rclpy node in its own context and thread: image/skeleton arrival times, /diagnostics."""
 
-    def __init__(self, skeleton_topic: str = SKELETONS) -> None:
+    def __init__(self, skeleton_topic: str = SKELETONS, record: bool = False) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.executors import SingleThreadedExecutor
@@ -158,6 +162,9 @@ class Probe:
         self.first_match: float | None = None  # arrival of the first skeleton array whose image was seen
         self.unmatched_skeletons = 0          # skeletons whose image this probe did not see
         self.people = 0
+        self.predicted = 0                    # skeletons published as predicted (the estimator's budget)
+        self.record = record
+        self.frames: dict[int, list] = {}     # stamp ns -> [(id, keypoints)] when recording
         self.joint_angles = 0                 # action_classifier output, one per skeleton array
         self.skel_t: list[float] = []
         self.angles_t: list[float] = []
@@ -198,6 +205,9 @@ class Probe:
         with self.lock:
             self.skeleton_arrays += 1
             self.people += len(msg.skeletons)
+            self.predicted += sum(sk.predicted for sk in msg.skeletons)
+            if self.record:
+                self.frames[stamp] = [(sk.id, [(k.x, k.y, k.score) for k in sk.keypoints]) for sk in msg.skeletons]
             self.track_ids.update(sk.id for sk in msg.skeletons if sk.id)
             self.skel_t.append(t)
             i = self._open.pop(stamp, None)
@@ -258,6 +268,11 @@ class SoakConfig:
     tracker: str = "node"        # node: pose_tracker process; inline: the estimator tracks (launch file)
     workdir: Path | None = None  # logs and the clip; a temporary folder when None
     clip: Path | None = None     # a ready 640x480 clip; made from the demo video when None
+    fps: float = FPS             # the clip's rate, published in real time
+    source: dict | None = None   # video_source parameter overrides (e.g. stamp_source, loop)
+    estimator: dict | None = None  # pose_estimator parameter overrides
+    record: bool = False         # keep every skeleton array (Probe.frames)
+    finite: bool = False         # the clip is played once: video_source finishing ends the run
     start_timeout: float = 120.0
     quiet: bool = False
 
@@ -278,6 +293,7 @@ class SoakResult:
     log_errors: dict[str, list[str]]
     logs: dict[str, str]
     early_stop: str | None = None
+    frames: dict | None = None          # stamp ns -> [(id, keypoints)] with SoakConfig.record
 
 
 def _proc_sample(p, children: bool = True) -> dict | None:
@@ -341,10 +357,10 @@ def _last_published(samples: list[dict]) -> int | None:
 
 def _run(cfg: SoakConfig, workdir: Path, psutil) -> SoakResult:
     clip = cfg.clip or make_clip(workdir)
-    cmds = graph_commands(clip, cfg.backend, cfg.tracker)
+    cmds = graph_commands(clip, cfg.backend, cfg.tracker, cfg.fps, cfg.source, cfg.estimator)
     _log(cfg, f"ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID')} clip {clip} ({W}x{H} @ {FPS:g} Hz, looped); "
               f"logs in {workdir}")
-    probe = Probe()
+    probe = Probe(record=cfg.record)
     procs: dict[str, subprocess.Popen] = {}
     handles = {PROBE: psutil.Process()}
     samples: list[dict] = []
@@ -392,6 +408,9 @@ def _run(cfg: SoakConfig, workdir: Path, psutil) -> SoakResult:
                 s["joint_angles"] = probe.joint_angles
             samples.append(s)
             probe.prune()
+            if cfg.finite and dead() == ["video_source"] and procs["video_source"].returncode == 0:
+                time.sleep(3.0)   # the clip is over: let the last frames through
+                break
             if dead():
                 early = f"process exited during the run: {', '.join(dead())}"
                 _log(cfg, early)
@@ -432,15 +451,18 @@ def _run(cfg: SoakConfig, workdir: Path, psutil) -> SoakResult:
         "unmatched_skeletons": probe.unmatched_skeletons, "stamp_not_increasing": probe.stamp_not_increasing,
         "stamp_jumps": list(probe.stamp_jumps), "track_ids": len(probe.track_ids),
         "joint_angles": probe.joint_angles, "people_per_array": probe.people / max(probe.skeleton_arrays, 1),
+        "predicted_per_array": probe.predicted / max(probe.skeleton_arrays, 1),
         "machine_cpu_pct": machine_cpu, **final,
     }
-    return SoakResult(
+    res = SoakResult(
         config={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()},
         t0=t0, t_end=t_end, samples=samples, img_t=list(probe.img_t), img_lat=img_lat,
         skel_t=list(probe.skel_t), angles_t=list(probe.angles_t), totals=totals, alive=alive,
         exit_codes=codes, early_stop=early, logs={n: t[-4000:] for n, t in logs.items()},
         log_errors={n: [ln for ln in t.splitlines() if "Traceback" in ln or "[ERROR]" in ln][:20]
                     for n, t in logs.items()})
+    res.frames = probe.frames
+    return res
 
 
 # ------------------------------------------------------------------ analysis

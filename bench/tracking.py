@@ -2,17 +2,18 @@
 """Tracker and smoother benchmark: cost, identity metrics, jitter.
 
     python bench/tracking.py                      # synthetic parts only (a, b, c)
-    python bench/tracking.py --pets09 movenet,topdown [--shared ../shared]
     python bench/tracking.py --jitter-video clip.mp4 --backend movenet
 
 Synthetic scenes measure the tracker itself (ground truth is exact, the detector is
-simulated with noise, misses and false positives); PETS09 measures it behind a real
-backend. Everything runs the same Tracker / SkeletonSmoother objects the node ships.
+simulated with noise, misses and false positives). Behind a real backend on real
+video, PETS09 is measured by ``bench/pets09.py`` (the estimator's whole pipeline, as
+the node runs it, scored by the acceptance scorer) and ``bench/realtime.py pets7``
+(through the graph at the clip's rate). Everything runs the same Tracker /
+SkeletonSmoother objects the node ships.
 """
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -107,23 +108,6 @@ def mot_distance(gt_boxes: np.ndarray, hyp_boxes: np.ndarray, min_iou: float = 0
     return np.where(iou >= min_iou, 1.0 - iou, np.nan)
 
 
-def far_unannotated(gt_boxes: np.ndarray, hyp_boxes: np.ndarray, min_gt_height: float) -> np.ndarray:
-    """Mask of hypotheses that are far walkers the ground truth leaves out, by rule.
-
-    MOT15 annotates nobody in PETS09's far field (e.g. the walker top left from frame
-    83 on); ``../shared/eval/README.md`` asks to count such people neither as hits nor
-    as false positives when that can be told. Told here by rule, not by hand: a
-    hypothesis that touches no annotated box and is under three quarters the height
-    of the smallest annotated person is beyond the annotation's reach. Fragments of
-    annotated people overlap their boxes and still count as false positives.
-    """
-    hyp_boxes = np.asarray(hyp_boxes, np.float64).reshape(-1, 4)
-    small = (hyp_boxes[:, 3] - hyp_boxes[:, 1]) < 0.75 * min_gt_height
-    if len(gt_boxes) == 0:
-        return small
-    return small & (iou_matrix(hyp_boxes, gt_boxes).max(axis=1) <= 0.0)
-
-
 def mot_summary(accs: list, names: list[str]):
     import motmetrics as mm
     mh = mm.metrics.create()
@@ -211,75 +195,6 @@ def _backend(name: str, **options):
         return None
 
 
-def evaluate_pets09(backend_name: str, shared: str | Path = "../shared", frames: int = 124,
-                    tracker_kwargs: dict | None = None, backend_options: dict | None = None,
-                    noise_seed: int | None = None):
-    """MOTA / IDF1 / switches of backend + Tracker on PETS09-S2L1 frames 1-124, or None.
-
-    ``noise_seed`` adds -1/0/+1 grey levels of noise to every pixel: invisible, yet
-    enough to show how far the metrics swing with numerics (another CPU's kernels,
-    another runtime), which on this clip is several points of IDF1.
-
-    Hypothesis boxes are the skeletons' boxes (keypoint extents when the backend
-    gives none), which are tighter than the annotated full-body boxes, so the IoU
-    >= 0.5 criterion counts some correct people as misses; MOT15 also leaves a few
-    distant walkers unannotated: the first row leaves those out by rule
-    (:func:`far_unannotated`), the second counts every hypothesis. PETS walkers
-    are small (~30 x 80 px), so backends give them low person scores: pass
-    ``tracker_kwargs`` (e.g. a lower ``high_score``) to match that calibration.
-    """
-    import cv2
-    import motmetrics as mm
-    root = Path(shared) / "eval" / "pets09"
-    video, gt_file = root / "vtest.avi", root / "gt_PETS09-S2L1_frames001-124.txt"
-    if not video.exists() or not gt_file.exists():
-        print(f"  PETS09 skipped: {root} is missing (expected vtest.avi and {gt_file.name})")
-        return None
-    backend = _backend(backend_name, **(backend_options or {}))
-    if backend is None:
-        return None
-    gt = np.loadtxt(gt_file, delimiter=",")
-    cap = cv2.VideoCapture(str(video))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 7.0
-    tracker = Tracker(**(tracker_kwargs or {}))
-    num, acc, acc_all = _int_ids(), mm.MOTAccumulator(auto_id=True), mm.MOTAccumulator(auto_id=True)
-    min_gt_height = float(gt[:, 5].min())
-    infer_s, n_people, n_far = 0.0, 0, 0
-    try:
-        for f in range(1, frames + 1):           # gt frames are 1-based decoded indices
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            t0 = time.perf_counter()
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            if noise_seed is not None:
-                noise = np.random.default_rng([noise_seed, f]).integers(-1, 2, rgb.shape, dtype=np.int16)
-                rgb = np.clip(rgb + noise, 0, 255).astype(np.uint8)
-            people = backend.infer(rgb)
-            infer_s += time.perf_counter() - t0
-            n_people += len(people)
-            out = tracker.update(people, (f - 1) / fps)
-            rows = gt[gt[:, 0] == f]
-            gb = np.c_[rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]]
-            hb = np.array([p.box for p in out], dtype=np.float64).reshape(-1, 4)
-            ids, hids = rows[:, 1].astype(int).tolist(), np.array([num(p.track_id) for p in out], int)
-            acc_all.update(ids, hids.tolist(), mot_distance(gb, hb))
-            keep = ~far_unannotated(gb, hb, min_gt_height)
-            n_far += int((~keep).sum())
-            acc.update(ids, hids[keep].tolist(), mot_distance(gb, hb[keep]))
-    finally:
-        cap.release()
-        backend.close()
-    seed_opt = {} if noise_seed is None else {"noise": noise_seed}
-    label = ",".join(f"{k}={v}" for k, v in {**(backend_options or {}), **(tracker_kwargs or {}), **seed_opt}.items())
-    name = f"pets09/{backend_name}" + (f" ({label})" if label else "")
-    summary = mot_summary([acc, acc_all], [name, name + " every hypothesis"])
-    summary["far_unannotated"] = [n_far, 0]
-    summary["det_per_frame"] = n_people / max(f, 1)
-    summary["infer_ms"] = infer_s / max(f, 1) * 1e3
-    return summary
-
-
 def jitter_on_video(path: str | Path, backend_name: str, frames: int = 300,
                     backend_options: dict | None = None, tracker_kwargs: dict | None = None) -> dict | None:
     """Jitter (mean keypoint acceleration) of the most stable track, raw vs smoothed.
@@ -344,16 +259,12 @@ def _parse_opt(text: str) -> tuple[str, object]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pets09", default="", help="comma-separated backends to run on PETS09-S2L1")
-    ap.add_argument("--shared", default="../shared", help="folder holding eval/ (default ../shared)")
     ap.add_argument("--jitter-video", default="", help="clip of a person standing still")
     ap.add_argument("--backend", default="movenet", help="backend for --jitter-video")
     ap.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE",
-                    help="backend option for --pets09 / --jitter-video, e.g. input_size=512")
-    ap.add_argument("--noise-seeds", default="", metavar="1,2,3",
-                    help="also run PETS09 with +-1 grey level of pixel noise per seed (how fragile the numbers are)")
+                    help="backend option for --jitter-video, e.g. input_size=512")
     ap.add_argument("--high-score", type=float, default=None,
-                    help="also run PETS09 with this Tracker high_score (small people score low)")
+                    help="run --jitter-video with this Tracker high_score (small people score low)")
     ap.add_argument("--skip-synthetic", action="store_true")
     args = ap.parse_args()
     opts = dict(_parse_opt(o) for o in args.backend_opt)
@@ -376,18 +287,6 @@ def main() -> int:
         r, s = jitter_synthetic()
         print(f"(c) jitter, still person, 2 px noise: raw {r:.2f}, smoothed {s:.2f} px/frame^2,"
               f" ratio {s / r:.3f}")
-    if args.pets09:
-        print(f"(d) PETS09-S2L1 frames 1-124 from {Path(args.shared) / 'eval' / 'pets09'}:")
-        for name in filter(None, args.pets09.split(",")):
-            variants = [None] + ([{"high_score": args.high_score, "low_score":
-                                   min(0.1, args.high_score)}] if args.high_score is not None else [])
-            seeds = [None] + [int(v) for v in filter(None, args.noise_seeds.split(","))]
-            for kw, seed in itertools.product(variants, seeds):
-                res = evaluate_pets09(name.strip(), args.shared, tracker_kwargs=kw,
-                                      backend_options=opts, noise_seed=seed)
-                if res is None:   # no data or no backend: say so once
-                    break
-                print(res.to_string(float_format=lambda v: f"{v:.3f}"))
     if args.jitter_video:
         kw = {"high_score": args.high_score, "low_score": min(0.1, args.high_score)} if args.high_score else None
         res = jitter_on_video(args.jitter_video, args.backend, backend_options=opts, tracker_kwargs=kw)

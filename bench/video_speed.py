@@ -2,9 +2,9 @@
 """Milliseconds per 640x480 frame in video, cold and steady, for backends that keep state.
 
 bench/speed.py times one still frame over and over, which is right for stateless
-backends; a backend that runs its detector only every k frames (thunder with
-``detect_every``) must be timed over a real clip, where people move and the
-detector's frames are the expensive ones. This plays the cached demo video
+backends; a backend that follows people between detections (thunder's video mode,
+its background detector and crop budget) must be timed over a real clip, where
+people move and the detector's frames are the expensive ones. This plays the cached demo video
 (letterboxed to 640x480, 2-3 people) and, for the still frames of bench/speed.py
 (1, 2, 5 people), repeats each one as a "video". Reported per backend: the first
 call (cold: includes the engines' first-run allocations), median, p95 and mean
@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import default_shared, make_backend
 from speed import load_frames, letterbox
 
-DEFAULT = ["thunder", "thunder:detect_every=10", "thunder:detect_every=10,detect_async=true",
-           "thunder:pose_model=lightning,detect_every=10", "movenet"]
+DEFAULT = ["thunder", "thunder:crop_budget=2",
+           "thunder:pose_model=lightning", "movenet"]
 
 
 def demo_clip(n: int) -> list[np.ndarray]:
@@ -53,10 +53,11 @@ def time_sequence(spec: str, frames: list[np.ndarray]) -> dict:
     backend = make_backend(spec)
     if backend is None:
         return {}
+    from pose_ros.core.detection import VideoBackend
     times, found = [], []
-    for rgb in frames:
+    for i, rgb in enumerate(frames):
         t0 = time.perf_counter()
-        people = backend.infer(rgb)
+        people = backend.infer_frame(rgb, i / 30.0) if isinstance(backend, VideoBackend) else backend.infer(rgb)
         times.append(1e3 * (time.perf_counter() - t0))
         found.append(len(people))
     backend.close()

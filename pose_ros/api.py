@@ -101,7 +101,9 @@ class People:
 
     keypoints (N, 17, 3) float32 x, y pixels + score, NaN x, y and score 0 when missing;
     boxes (N, 4) x_min, y_min, x_max, y_max, NaN when unset or empty; scores (N,); keypoints_3d (N, 17, 3) metres,
-    NaN when absent; frame_3d and track_states (N,) uint8 (Frame3D / TrackState values).
+    NaN when absent; frame_3d and track_states (N,) uint8 (Frame3D / TrackState values);
+    predicted (N,) bool and pose_age (N,) s: poses the estimator's budget carried forward
+    from an earlier image instead of measuring them in this one.
     """
 
     ids: list[str]
@@ -115,6 +117,8 @@ class People:
     frame_id: str
     width: int
     height: int
+    predicted: np.ndarray | None = None
+    pose_age: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -154,7 +158,10 @@ def to_numpy(msg: SkeletonArray) -> People:
         frame_3d=np.array([s.frame_3d if i in set3 else Frame3D.NONE for i, s in enumerate(sk)], dtype=np.uint8),
         track_states=np.array([s.track_state for s in sk], dtype=np.uint8),
         stamp=stamp_to_sec(msg.header.stamp), frame_id=msg.header.frame_id,
-        width=int(msg.image_width), height=int(msg.image_height))
+        width=int(msg.image_width), height=int(msg.image_height),
+        predicted=np.array([bool(s.predicted) for s in sk], dtype=bool),
+        pose_age=np.nan_to_num(np.array([s.pose_age for s in sk], dtype=np.float32), nan=0.0, posinf=0.0),
+    )
 
 
 # ------------------------------------------------------------------ per-person arrays

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from pose_ros.core.detection import PoseBackend
+from pose_ros.core.detection import PoseBackend, VideoBackend
 from pose_ros.core.skeleton import Frame3D, Person
 
 
@@ -48,6 +48,12 @@ class CameraModel:
 class FrameResult:
     people: list[Person]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    units: float = 0.0        # crop units a video backend spent on this frame
+
+    @property
+    def predicted(self) -> int:
+        """People whose pose was predicted, not measured, in this frame (a budgeted backend's)."""
+        return sum(p.predicted for p in self.people)
 
 
 class PosePipeline:
@@ -75,8 +81,9 @@ class PosePipeline:
             self.hands = HandSignDetector(**hand_signs)
 
     def process(self, rgb: np.ndarray, stamp: float, depth_m: np.ndarray | None = None,
-                camera: CameraModel | None = None) -> FrameResult:
-        """Find, track and smooth people in one RGB frame taken at ``stamp`` seconds."""
+                camera: CameraModel | None = None, budget: float | None = None) -> FrameResult:
+        """Find, track and smooth people in one RGB frame taken at ``stamp`` seconds; a video
+        backend spends at most ``budget`` crop units (None: its own ceiling)."""
         timings: dict[str, float] = {}
         if stamp < self._last_stamp:  # time went back (a bag looped): the video-mode backend starts over too
             reset = getattr(self.backend, "reset", None)
@@ -84,7 +91,12 @@ class PosePipeline:
                 reset()
         self._last_stamp = stamp
         t0 = time.perf_counter()
-        people = self.backend.infer(rgb)
+        units = 0.0
+        if isinstance(self.backend, VideoBackend):
+            people = self.backend.infer_frame(rgb, stamp, budget)
+            units = float(self.backend.frame_info.get("units", 0.0))
+        else:
+            people = self.backend.infer(rgb)
         t1 = time.perf_counter()
         timings["infer"] = t1 - t0
         for p in people:
@@ -104,7 +116,7 @@ class PosePipeline:
             t_d = time.perf_counter()
             self._add_depth(people, rgb.shape[:2], depth_m, camera)
             timings["depth"] = time.perf_counter() - t_d
-        return FrameResult(people, timings)
+        return FrameResult(people, timings, units)
 
     def _add_depth(self, people: list[Person], image_hw: tuple[int, int], depth_m: np.ndarray,
                    camera: CameraModel) -> None:

@@ -7,6 +7,8 @@ whose text says what is wrong; the node callbacks catch it, count it and log it 
 """
 from __future__ import annotations
 
+import math
+
 import re
 from array import array
 
@@ -92,6 +94,7 @@ def _points(arr: np.ndarray) -> list[Point]:
 def person_to_msg(p: Person, header: Header) -> Skeleton:
     box = p.box if p.box is not None else np.full(4, np.nan, dtype=np.float32)
     s = Skeleton(header=header, id=p.track_id, track_state=int(p.track_state), score=float(p.score),
+                 predicted=bool(p.predicted), pose_age=float(p.pose_age),
                  x_min=float(box[0]), y_min=float(box[1]), x_max=float(box[2]), y_max=float(box[3]),
                  format=int(KeypointFormat.COCO_17), keypoints=_keypoints(p.keypoints))
     if p.keypoints_3d is not None and p.frame_3d != Frame3D.NONE:
@@ -188,7 +191,8 @@ def msg_to_person(s: Skeleton) -> Person:
         landmarks_3d=landmarks_3d if frame != Frame3D.NONE else None,
         frame_3d=frame, track_id=s.id,
         track_state=TrackState(s.track_state) if s.track_state in (0, 1, 2, 3) else TrackState.UNTRACKED,
-        velocities=velocities,
+        velocities=velocities, predicted=bool(s.predicted),
+        pose_age=float(s.pose_age) if math.isfinite(s.pose_age) and s.pose_age >= 0 else 0.0,
         extra={"hand_signs": {side: (getattr(s, f"{side}_hand_sign"), _score(getattr(s, f"{side}_hand_sign_score")))
                               for side in ("left", "right") if getattr(s, f"{side}_hand_sign")}})
 

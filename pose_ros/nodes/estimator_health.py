@@ -26,6 +26,10 @@ class EstimatorHealth:
         self.without_3d = dict.fromkeys((*DEPTH_REASONS, BAD_DEPTH), 0)  # frames without 3D, by reason
         self.no_3d_why = ""          # the last frame's reason in words, "" when it had 3D
         self.depth_offset: float | None = None  # depth stamp - image stamp of the last frame's nearest depth
+        self.posed = 0               # people measured in the last frame (a budgeted video backend)
+        self.predicted = 0           # people carried forward from an earlier pose in the last frame
+        self.oldest_pose = 0.0       # s, the oldest predicted pose of the last frame
+        self.units = 0.0             # crop units spent on the last frame
 
     def input_tick(self) -> None:
         """One image arrived; a pause longer than diag.no_input_timeout is logged once, as a gap."""
@@ -63,6 +67,22 @@ class EstimatorHealth:
         return ([("frames with 3D", self.with_3d)]
                 + [(f"frames without 3D: {r}", n) for r, n in self.without_3d.items()]
                 + [("depth offset s", off), ("depth_max_offset s", f"{p['depth_max_offset']:g}")])
+
+    def budget_result(self, people, units: float) -> None:
+        """Who got a fresh pose in the last frame and who was predicted (``Person.predicted``)."""
+        self.predicted = sum(p.predicted for p in people)
+        self.posed = len(people) - self.predicted
+        self.oldest_pose = max((p.pose_age for p in people), default=0.0)
+        self.units = units
+
+    def budget_values(self) -> list[tuple[str, str]]:
+        b = self.node.budget
+        return [("people posed", self.posed), ("people predicted", self.predicted),
+                ("oldest pose s", f"{self.oldest_pose:.3f}"), ("crop units", f"{self.units:.2f}"),
+                ("crop budget", "unbounded" if math.isinf(b.budget) else f"{b.budget:.2f}"),
+                ("crop budget ceiling", "none" if math.isinf(b.ceiling) else f"{b.ceiling:g}"),
+                ("frames behind", b.behind_frames),
+                ("ms per crop unit", "n/a" if math.isnan(b.unit_s) else f"{1000 * b.unit_s:.1f}")]
 
     def frame_done(self, stamp, people: int, timings: dict[str, float]) -> None:
         self.processed.tick()
@@ -107,4 +127,6 @@ class EstimatorHealth:
         ] + self.input.gap_values("input") + self.stages.values() + n.diagnostics.cost.values()
         if p["use_depth"]:
             values += self.depth_values()
+        if n.budget is not None:
+            values += self.budget_values()
         return level, msg, values

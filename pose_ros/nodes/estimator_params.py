@@ -4,6 +4,9 @@ Names with a dot are grouped: ``movenet.input_size`` is passed to the movenet
 backend as ``input_size``; ``tracker.*`` to the Tracker; ``smoother.*`` to the
 One Euro smoother.
 """
+from collections.abc import Mapping
+from typing import Any
+
 from pose_ros.core.detection import BACKENDS
 from pose_ros.nodes.params import Param
 
@@ -48,9 +51,9 @@ ESTIMATOR_PARAMS = [
           read_only=True),
     Param("mediapipe.min_detection_confidence", 0.5, "BlazePose person detection threshold.", 0.0, 1.0,
           read_only=True),
-    Param("thunder.max_people", 0, "At most this many people get a pose per frame (the most confident "
-          "boxes); 0 = everyone the detector finds (the default: a cap misses people in crowds). Bounds the "
-          "work: each person costs one Thunder crop (10-30 ms on a CPU core).", 0, 100, read_only=True),
+    Param("thunder.max_people", 0, "At most this many people are reported per frame (the best scored); 0 = "
+          "everyone (the default: a cap misses people in crowds). The cost per frame is bounded by "
+          "thunder.crop_budget instead.", 0, 100, read_only=True),
     Param("thunder.min_box_score", 0.2, "NanoDet person boxes scored below this are dropped.", 0.0, 1.0,
           read_only=True),
     Param("thunder.nms_iou", 0.6, "Boxes overlapping a better one by more than this IoU are dropped.", 0.05, 1.0,
@@ -67,16 +70,38 @@ ESTIMATOR_PARAMS = [
           "installed only by `make yolo`.", read_only=True),
     Param("thunder.min_keypoint_score", 0.0, "Joints scored below this are reported missing (NaN, score 0).",
           0.0, 1.0, read_only=True),
-    Param("thunder.detect_every", 10, "Video mode: the detector runs every N frames (and when a person is lost); "
-          "in between each person is cropped around the previous pose. 1 = detect every frame.", 1, 100,
+    Param("thunder.detect_period", 0.3, "Video: seconds between person detections (sooner when a followed "
+          "person is lost or nobody is followed); between them people are followed from their previous pose. "
+          "Bounds how long a newcomer goes unseen.", 0.0, 10.0, read_only=True),
+    Param("thunder.detect_latency", 0.1, "Video: a detection's result is used on the first frame stamped this "
+          "many seconds after the frame it ran on (the estimator waits for it if needed), so replays give the "
+          "same answer on any machine; the detector has this long to run on its own core.", 0.0, 2.0,
           read_only=True),
-    Param("thunder.detect_async", True, "Video mode: run the detector in a background thread, so newcomers are "
-          "found without stalling the frames in between.", read_only=True),
-    Param("thunder.min_track_score", 0.25, "Video mode: a followed person whose mean joint score falls below "
+    Param("thunder.detect_async", True, "Video: run the detector on a worker thread (false: inline, on the frame "
+          "it is due).", read_only=True),
+    Param("thunder.min_track_score", 0.25, "Video: a followed person whose mean joint score falls below "
           "this is dropped and the detector runs again.", 0.0, 1.0, read_only=True),
+    Param("thunder.crop_budget", 0.0, "Video: pose crops per frame at most (one Thunder crop = 1 unit, a "
+          "Lightning crop for a small person 0.35); people not posed in a frame are predicted from their "
+          "motion and published with Skeleton.predicted. 0 = no ceiling. While the estimator keeps up "
+          "(lock-step replay, or a camera it keeps up with) this ceiling is the budget, so results depend on "
+          "frames and parameters only.", 0.0, 100.0, read_only=True),
+    Param("thunder.adaptive_budget", True, "Video: while frames arrive faster than the estimator answers them, "
+          "lower the crop budget to what the measured costs fit into the frame interval, and raise it again "
+          "when they do not (false: always thunder.crop_budget).", read_only=True),
+    Param("thunder.max_pose_age", 0.5, "Video: a person whose pose is this many seconds old gets a crop before "
+          "anyone else (the bound on a predicted pose's age, as long as the budget covers everyone once in "
+          "that time).", 0.05, 10.0, read_only=True),
+    Param("thunder.priority_people", 2, "Video: this many people who matter most (tallest, i.e. nearest, and "
+          "approaching) are posed every frame before the rotation of the others.", 0, 100, read_only=True),
+    Param("thunder.small_person_height", 0.0, "Video: people shorter than this (pixels) are posed with the "
+          "Lightning model at about a third of a Thunder crop's cost; 0 = Thunder for everyone.", 0.0, 4096.0,
+          read_only=True),
     Param("thunder.engine", "auto", "Inference engine: auto = OpenVINO when installed, else ONNX Runtime.",
           choices=("auto", "openvino", "onnxruntime"), read_only=True),
-    Param("thunder.num_threads", 2, "CPU threads per model.", 1, 16, read_only=True),
+    Param("thunder.num_threads", 2, "CPU threads of the pose model.", 1, 16, read_only=True),
+    Param("thunder.detector_threads", 1, "CPU threads of the person detector (video: it runs beside the pose "
+          "crops, on its own core).", 1, 16, read_only=True),
     Param("thunder.detector_model_path", "", "NanoDet ONNX file; empty = the one `make setup` converted.",
           read_only=True),
     Param("thunder.pose_model_path", "", "MoveNet Thunder/Lightning ONNX file; empty = the one `make setup` "
@@ -143,6 +168,29 @@ ESTIMATOR_PARAMS = [
     Param("smoother.d_cutoff", 1.0, "One Euro cutoff for the derivative (Hz).", 0.001, 100.0),
     Param("smoother.min_score", 0.3, "Keypoints below this score are passed through, not smoothed.", 0.0, 1.0),
 ]
+
+
+def estimator_values(**overrides: Any) -> dict[str, Any]:
+    """Every parameter's default (config/pose.yaml), with ``overrides`` (full names) applied:
+    what benches and bag tools give :func:`pipeline_options` to run what the node runs."""
+    values = {p.name: p.default for p in ESTIMATOR_PARAMS}
+    unknown = set(overrides) - set(values)
+    if unknown:
+        raise KeyError(f"unknown pose_estimator parameters: {sorted(unknown)}")
+    return {**values, **overrides}
+
+
+def group(values: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """All values under ``prefix.`` with the prefix stripped (e.g. ``tracker.``)."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in values.items() if k.startswith(prefix + ".")}
+
+
+def pipeline_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """PosePipeline keywords (besides the backend) for the estimator's parameter ``values``."""
+    return dict(tracking=values["tracking"], smoothing=values["smoothing"], velocities=values["publish_velocities"],
+                tracker_params=group(values, "tracker"), smoother_params=group(values, "smoother"),
+                depth_window=values["depth_window"], hand_signs=hand_sign_options(group(values, "hand_signs")))
 
 
 def hand_sign_options(group: dict) -> dict | None:

@@ -13,7 +13,8 @@ from rclpy.qos import QoSProfile, QoSReliabilityPolicy, QoSHistoryPolicy, qos_pr
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
-from pose_ros.core.detection import BackendError, create_backend
+from pose_ros.core.budget import BudgetController
+from pose_ros.core.detection import BackendError, VideoBackend, create_backend
 from pose_ros.core.draw import draw_people
 from pose_ros.core.imaging.depth_sync import DepthSync
 from pose_ros.core.imaging.raw import ImageError
@@ -23,7 +24,7 @@ from pose_ros.msg import ActionArray, SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.diagnostics import Diagnostics
 from pose_ros.nodes.estimator_health import BAD_DEPTH, EstimatorHealth
-from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options, hand_sign_options
+from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options, pipeline_options
 from pose_ros.nodes.lifecycle import ManagedNode
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
@@ -76,6 +77,7 @@ class PoseEstimatorNode(ManagedNode):
         self._cond = threading.Condition()
         self._proc_lock = threading.Lock()
         self._pending = None  # (kind, msg) newest unprocessed frame
+        self.budget: BudgetController | None = None   # crops per frame for a video backend (thunder)
         self._running = True
         self._camera: CameraModel | None = None
         self._depth = DepthSync()  # recent depth messages by stamp + the latest CameraInfo, for 3D
@@ -110,10 +112,7 @@ class PoseEstimatorNode(ManagedNode):
             self.backend_error = f"backend '{name}' unavailable: {exc}"
             raise BackendError(self.backend_error) from None
         try:
-            pipeline = PosePipeline(
-                backend, tracking=p["tracking"], smoothing=p["smoothing"], velocities=p["publish_velocities"],
-                tracker_params=p.group("tracker"), smoother_params=p.group("smoother"),
-                depth_window=p["depth_window"], hand_signs=hand_sign_options(p.group("hand_signs")))
+            pipeline = PosePipeline(backend, **pipeline_options(p.values))
         except ModelError as exc:  # the hand sign model
             backend.close()
             self.backend_error = f"hand signs: {exc}"
@@ -128,6 +127,8 @@ class PoseEstimatorNode(ManagedNode):
             self.backend_error = f"backend '{name}' failed on a test frame: {exc}"
             raise BackendError(self.backend_error) from None
         self.pipeline = pipeline
+        self.budget = (BudgetController(backend.crop_budget, backend.adaptive_budget)
+                       if isinstance(backend, VideoBackend) and hasattr(backend, "crop_budget") else None)
         self._dirty = False
         self.get_logger().info(f"backend {name}: {backend.model}")
 
@@ -174,6 +175,8 @@ class PoseEstimatorNode(ManagedNode):
         self.health.input_tick()
         with self._cond:
             self.stats["received"] += 1
+            if self.budget is not None:
+                self.budget.arrived(time.monotonic())
             if self._pending is not None:
                 self.stats["dropped"] += 1
             self._pending = (kind, msg)
@@ -235,7 +238,8 @@ class PoseEstimatorNode(ManagedNode):
         h, w = rgb.shape[:2]
         depth, camera = self._depth_for(msg, w, h)
         t1 = time.perf_counter()
-        result = self.pipeline.process(rgb, conv.stamp_to_sec(msg.header.stamp), depth, camera)
+        budget = self.budget.budget if self.budget is not None else None
+        result = self.pipeline.process(rgb, conv.stamp_to_sec(msg.header.stamp), depth, camera, budget)
         t2 = time.perf_counter()
         self.pub_skeletons.publish(conv.people_to_msg(result.people, msg.header, w, h))
         p = self.params
@@ -253,8 +257,18 @@ class PoseEstimatorNode(ManagedNode):
         self.stats["processed"] += 1
         self.last_timings = {"convert": t1 - t0, **result.timings, "publish": t3 - t2, "annotate": t4 - t3}
         self.health.frame_done(msg.header.stamp, len(result.people), self.last_timings)
+        if self.budget is not None:
+            self._account(t4 - t0, result)
         for k, v in self.last_timings.items():
             self.stage_totals[k] = self.stage_totals.get(k, 0.0) + v
+
+    def _account(self, busy_s: float, result) -> None:
+        """Tell the budget what this frame cost and whether the next one was already waiting."""
+        with self._cond:
+            behind = self._pending is not None
+        crop_s = float(self.pipeline.backend.frame_info.get("crop_s", 0.0))
+        self.budget.frame_done(busy_s, crop_s, result.units, behind)
+        self.health.budget_result(result.people, result.units)
 
     def _depth_for(self, msg, w: int, h: int):
         """(depth in metres, intrinsics) for this frame, or (None, None) with the reason counted.

@@ -71,16 +71,19 @@ def test_thunder_backend_finds_both_people(backend):
     assert all(p.box is not None and 0.0 < p.score <= 1.0 for p in people)
 
 
+def _frames(b, first: int, n: int, budget=None, fps: float = 30.0) -> list:
+    return [b.infer_frame(read_demo_rgb(DEMO_FRAME + first + i), (first + i) / fps, budget) for i in range(n)]
+
+
 def test_thunder_video_mode_follows_without_detector(thunder_path, nanodet_path):
     from pose_ros.core.detection.thunder import ThunderBackend
-    b = ThunderBackend(detect_every=5)
-    frames = [read_demo_rgb(DEMO_FRAME + i) for i in range(4)]
+    b = ThunderBackend(detect_period=1.0)
     b.stats.update(frames=0, detections=0)
-    counts = [len(b.infer(f)) for f in frames]
+    counts = [len(p) for p in _frames(b, 0, 4)]
     assert b.stats["detections"] == 1, b.stats          # one detection, then three frames followed
-    assert counts[-1] >= 2 and all(c >= 2 for c in counts)
+    assert all(c >= 2 for c in counts), counts
     b.reset()
-    b.infer(frames[0])
+    b.infer_frame(read_demo_rgb(DEMO_FRAME), 10.0)
     assert b.stats["detections"] == 2                   # reset forgets the people: detect again
     b.close()
 
@@ -90,13 +93,12 @@ def test_followed_people_keep_detector_like_boxes(thunder_path, nanodet_path):
     detector would have drawn (the old crop box was a third too wide: IoU 0.77-0.78)."""
     from pose_ros.core.detection.thunder import ThunderBackend
     from pose_ros.core.tracking.similarity import iou_matrix
-    follow = ThunderBackend(detect_every=5, detect_async=False)
+    follow = ThunderBackend(detect_period=1.0, detect_async=False)
     follow.stats.update(frames=0, detections=0)          # not the start-up dry run
-    for i in range(4):
-        followed = follow.infer(read_demo_rgb(DEMO_FRAME + i))
+    followed = _frames(follow, 0, 4)[-1]
     follow.close()
     assert follow.stats["detections"] == 1
-    detect = ThunderBackend(detect_every=1)
+    detect = ThunderBackend()
     detected = detect.infer(read_demo_rgb(DEMO_FRAME + 3))
     detect.close()
     iou = iou_matrix(np.array([p.box for p in followed]), np.array([p.box for p in detected]))
@@ -105,39 +107,66 @@ def test_followed_people_keep_detector_like_boxes(thunder_path, nanodet_path):
 
 def test_thunder_background_detector_keeps_everyone(thunder_path, nanodet_path):
     from pose_ros.core.detection.thunder import ThunderBackend
-    b = ThunderBackend(detect_every=2, detect_async=True)
+    b = ThunderBackend(detect_period=0.05, detect_latency=0.05, detect_async=True)
     b.stats.update(frames=0, detections=0)
-    counts = []
-    for i in range(6):
-        counts.append(len(b.infer(read_demo_rgb(DEMO_FRAME + i))))
-        b._background.wait(5.0) if i == 2 else None   # let one background detection land
+    counts = [len(p) for p in _frames(b, 0, 8)]
     assert all(c >= 2 for c in counts), counts
-    assert b.stats["detections"] >= 2, b.stats       # the first inline, later ones in the background
+    assert b.stats["detections"] >= 3, b.stats       # the first inline, later ones in the background
     b.close()
-    assert b._background is None
+
+
+def test_budget_poses_some_and_predicts_the_rest(thunder_path, nanodet_path):
+    """One crop a frame for two people: each frame one is posed and the other predicted,
+    and nobody's pose gets older than max_pose_age."""
+    from pose_ros.core.detection.thunder import ThunderBackend
+    b = ThunderBackend(detect_period=10.0, max_pose_age=0.2, priority_people=0)
+    frames = _frames(b, 0, 12, budget=1.0)
+    b.close()
+    for people in frames[1:]:
+        assert len(people) >= 2
+        assert sum(not p.predicted for p in people) <= 1
+        assert all((p.pose_age > 0) == p.predicted for p in people)
+        assert max(p.pose_age for p in people) <= 0.2 + 1 / 30 + 1e-6
+    assert sum(p.predicted for people in frames[1:] for p in people) >= 10
+    for region in (MAN, WOMAN):   # predicted poses stay on their person
+        assert all(max(_inside(p.keypoints, region) for p in people) >= 12 for people in frames), region
+
+
+def test_video_mode_is_a_function_of_frames_and_stamps(thunder_path, nanodet_path):
+    """Background detector, budget and threads active: two runs give the same people."""
+    from pose_ros.core.detection.thunder import ThunderBackend
+
+    def run():
+        b = ThunderBackend(detect_period=0.1, detect_latency=0.05, small_person_height=300)
+        out = [[(p.predicted, p.box.round(3).tolist(), p.keypoints.round(3).tolist()) for p in people]
+               for people in _frames(b, 0, 10, budget=1.5)]
+        b.close()
+        return out
+    assert run() == run()
 
 
 def test_a_pose_sliding_onto_another_body_makes_the_next_frame_detect(thunder_path, nanodet_path):
     """Two followed crops that land on one body are merged to one person; the other
-    person is then unfollowed, so the next frame must detect rather than wait k frames."""
+    person is then unfollowed, so the next frame must detect rather than wait a period."""
+    from pose_ros.core.detection.follow import Followed
     from pose_ros.core.detection.thunder import ThunderBackend
-    b = ThunderBackend(detect_every=10, detect_async=False)
+    b = ThunderBackend(detect_period=10.0, detect_latency=0.0, detect_async=False)
     b.stats.update(frames=0, detections=0)
-    b.infer(read_demo_rgb(DEMO_FRAME))
-    man = max(b._tracks, key=lambda t: _inside(t[1], MAN))
-    slid = (man[0], man[1] + np.array([4.0, 2.0, 0.0], np.float32), man[2], man[3])
-    b._tracks = [man, slid]                       # the woman's crop drifted onto the man
-    merged = b.infer(read_demo_rgb(DEMO_FRAME + 1))
-    assert len(merged) == 1 and b.stats["detections"] == 1
-    again = b.infer(read_demo_rgb(DEMO_FRAME + 2))
+    b.infer_frame(read_demo_rgb(DEMO_FRAME), 0.0)
+    man = max(b.video.people, key=lambda t: _inside(t.kp, MAN))
+    slid = Followed(man.kp + np.array([4.0, 2.0, 0.0], np.float32), man.box, man.box_score, man.stamp)
+    b.video.people = [man, slid]                  # the woman's crop drifted onto the man
+    merged = b.infer_frame(read_demo_rgb(DEMO_FRAME + 1), 1 / 30)
+    assert len(merged) == 1
+    assert b.stats["detections"] == 2, b.stats    # started on this frame, not a period later
+    again = b.infer_frame(read_demo_rgb(DEMO_FRAME + 2), 2 / 30)
     b.close()
-    assert b.stats["detections"] == 2, b.stats    # not 10 frames later
     assert max(_inside(p.keypoints, WOMAN) for p in again) >= 14
 
 
 def test_newcomers_are_boxes_no_followed_person_holds():
     """People side by side overlap by 0.3-0.5: such a box is still someone new."""
-    from pose_ros.core.detection.thunder import newcomers
+    from pose_ros.core.detection.follow import newcomers
     held = np.array([[100, 100, 140, 200]], np.float32)
     boxes = np.array([[100, 100, 140, 200],      # the followed person again
                       [115, 100, 155, 200],      # IoU 0.45: the person beside him
@@ -271,13 +300,17 @@ def test_unflip_swaps_sides_and_mirrors():
 
 
 def test_merge_same_body_drops_the_weaker_copy():
-    from pose_ros.core.detection.thunder import merge_same_body
+    from pose_ros.core.detection.follow import Found, merge_same_body
     kp = np.column_stack([np.linspace(0, 100, 17), np.linspace(0, 200, 17), np.full(17, 0.9)]).astype(np.float32)
     box = np.array([0, 0, 100, 200], np.float32)
     other = kp.copy()
     other[:, 0] += 400
-    kept = merge_same_body([(0.5, kp + 1, box), (0.9, kp, box), (0.7, other, box + [400, 0, 400, 0])])
-    assert [k[0] for k in kept] == [0.9, 0.7]
+    kept = merge_same_body([Found(0.5, kp + 1, box, 0.5), Found(0.9, kp, box, 0.9),
+                            Found(0.7, other, box + [400, 0, 400, 0], 0.7)])
+    assert [k.score for k in kept] == [0.9, 0.7]
+    # a measured pose beats a predicted copy of the same body, whatever their scores
+    kept = merge_same_body([Found(0.9, kp, box, 0.9, predicted=True, age=0.1), Found(0.5, kp + 1, box, 0.5)])
+    assert [k.predicted for k in kept] == [False]
 
 
 # ---------------------------------------------------------------- resolver errors

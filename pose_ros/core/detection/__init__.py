@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from pose_ros.core.detection.base import BackendError, PoseBackend
+from pose_ros.core.detection.base import BackendError, PoseBackend, VideoBackend
 
 # name -> "module:Class"
 BACKENDS: dict[str, str] = {
@@ -34,4 +34,4 @@ def create_backend(name: str, **options: Any) -> PoseBackend:
     return getattr(module, cls_name)(**options)
 
 
-__all__ = ["BACKENDS", "BackendError", "PoseBackend", "create_backend"]
+__all__ = ["BACKENDS", "BackendError", "PoseBackend", "VideoBackend", "create_backend"]

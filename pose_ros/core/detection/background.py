@@ -9,6 +9,7 @@ come back tagged with the frame number they were computed for.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -90,4 +91,72 @@ class BackgroundDetector:
         self._thread.join(timeout=1.0)
 
 
-__all__ = ["BackgroundDetector"]
+class DetectionClock:
+    """When a video-mode backend detects, and on which frame the result counts: by image stamps only.
+
+    A detection is started at most every ``period`` s (sooner when ``urgent``: someone
+    was lost or nobody is followed), one at a time, and its result is used on the first
+    frame stamped ``latency`` s or more after the frame it ran on, waiting for the worker
+    if it is not done yet. So the result never lands on "whichever frame is current when
+    it finishes": a replay gives the same stream whatever the machine's load. In live use
+    the detector has ``latency`` s of frames to finish on its own core before anyone waits.
+    With ``background`` False it runs inline on the frame it was started on.
+    """
+
+    def __init__(self, detect: Callable[[np.ndarray], Any], period: float, latency: float,
+                 background: bool = True) -> None:
+        self._detect = detect
+        self.period = float(period)
+        self.latency = float(latency)
+        self._worker = BackgroundDetector(detect) if background else None
+        self._inline: Any = None
+        self._flight: tuple[float, Any] | None = None     # (stamp started, what the caller held then)
+        self.last_start: float | None = None
+        self.waited = 0.0                                  # seconds the last result was waited for
+
+    def started(self, stamp: float) -> None:
+        """A detection ran outside the clock (the first frame, inline) at ``stamp``."""
+        self.last_start = stamp
+
+    def maybe_start(self, stamp: float, rgb: np.ndarray, urgent: bool, held: Any) -> bool:
+        """Start a detection on ``rgb`` when due; ``held`` comes back with its result."""
+        if self._flight is not None:
+            return False
+        due = self.last_start is None or urgent or stamp - self.last_start >= self.period
+        if not due:
+            return False
+        self._flight, self.last_start = (stamp, held), stamp
+        if self._worker is None:
+            self._inline = self._detect(rgb)
+        else:
+            self._worker.submit(0, rgb)
+        return True
+
+    def result(self, stamp: float) -> tuple[Any, Any] | None:
+        """(detection, held) once its frame has come (waiting for the worker if needed), else None."""
+        self.waited = 0.0
+        if self._flight is None or stamp < self._flight[0] + self.latency:
+            return None
+        held = self._flight[1]
+        self._flight = None
+        if self._worker is None:
+            out, self._inline = self._inline, None
+            return out, held
+        t0 = time.perf_counter()
+        done = self._worker.wait()
+        self.waited = time.perf_counter() - t0
+        return (None if done is None else done[1]), held
+
+    def reset(self) -> None:
+        """Forget the detection in flight (its frame is gone) and when the last one ran."""
+        if self._worker is not None:
+            self._worker.wait()
+        self._flight, self._inline, self.last_start = None, None, None
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+
+__all__ = ["BackgroundDetector", "DetectionClock"]

@@ -31,3 +31,20 @@ class PoseBackend(Protocol):
     def infer(self, rgb: np.ndarray) -> list[Person]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class VideoBackend(Protocol):
+    """A backend that keeps state between video frames and can bound its cost per frame.
+
+    ``infer_frame`` takes the frame's stamp (seconds, from its header: never the wall
+    clock, so replays are exact) and a budget in crop units (None: its own ceiling);
+    people it did not measure in this frame come back with ``Person.predicted`` set.
+    ``frame_info`` describes the last frame (``units`` spent, ``posed``, ``predicted``).
+    """
+
+    frame_info: dict[str, float]
+
+    def infer_frame(self, rgb: np.ndarray, stamp: float, budget: float | None = None) -> list[Person]: ...
+
+    def reset(self) -> None: ...

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""PETS09-S2L1 frames 1-124 through the estimator's own pipeline, in lock-step, scored as acceptance scores.
+
+The pipeline is built from pose_estimator's parameter defaults (``--set NAME=VALUE``
+overrides them), exactly as the node builds it, and fed the clip's frames at 768x576
+with stamps at its real rate (7 Hz). What it publishes would be the same skeletons;
+they are written as JSON lines (index, id, keypoints) and scored by
+``../shared/eval/tools/mot_eval.py``, the scorer acceptance uses (MOTA, IDF1, id
+switches; boxes from keypoints, every hypothesis counted). The graph in lock-step
+(``bench/realtime.py --lockstep``) must give the same numbers; ``--runs 3`` checks
+that in-process runs agree with each other.
+
+Usage: python bench/pets09.py [--set thunder.crop_budget=2] [--runs N] [--noise-seed S] [--dump out.jsonl]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+FPS = 7.0
+
+
+def pets_root(shared: str | Path) -> Path | None:
+    root = Path(shared) / "eval" / "pets09"
+    if not (root / "vtest.avi").exists():
+        print(f"PETS09 skipped: {root}/vtest.avi is missing (../shared/eval, see its README)", file=sys.stderr)
+        return None
+    return root
+
+
+def score(dump: Path, shared: str | Path) -> dict:
+    """The acceptance scorer's numbers for a JSON-lines dump of what was published."""
+    root = Path(shared) / "eval"
+    out = subprocess.run([sys.executable, str(root / "tools" / "mot_eval.py"), str(dump),
+                          str(root / "pets09" / "gt_PETS09-S2L1_frames001-124.txt")],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def dump_line(index: int, people) -> str:
+    """One frame as mot_eval reads it: track ids and keypoints in source pixels (None for NaN)."""
+    return json.dumps({"index": index, "skeletons": [
+        {"id": p.track_id, "kps": [[None if not np.isfinite(v) else round(float(v), 3) for v in k]
+                                   for k in p.keypoints]} for p in people]})
+
+
+def run_inprocess(video: Path, overrides: dict, frames: int = 124, noise_seed: int | None = None) -> list[str]:
+    """Dump lines of the estimator pipeline on the first ``frames`` frames, every frame processed."""
+    import cv2
+    from pose_ros.core.detection import create_backend
+    from pose_ros.core.pipeline import PosePipeline
+    from pose_ros.nodes.estimator_params import backend_options, estimator_values, group, pipeline_options
+
+    values = estimator_values(**overrides)
+    name = values["backend"]
+    pipe = PosePipeline(create_backend(name, **backend_options(name, group(values, name))), **pipeline_options(values))
+    cap = cv2.VideoCapture(str(video))
+    lines = []
+    try:
+        for i in range(frames):
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            if noise_seed is not None:   # +-1 grey level: invisible, yet every pose moves a little
+                noise = np.random.default_rng([noise_seed, i]).integers(-1, 2, rgb.shape, dtype=np.int16)
+                rgb = np.clip(rgb + noise, 0, 255).astype(np.uint8)
+            lines.append(dump_line(i, pipe.process(rgb, i / FPS).people))
+    finally:
+        cap.release()
+        pipe.close()
+    return lines
+
+
+def parse_value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", default=str(REPO.parent / "shared"))
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a pose_estimator parameter, e.g. thunder.crop_budget=2")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--noise-seed", type=int, default=None)
+    ap.add_argument("--dump", default="", help="keep the (last run's) dump here")
+    a = ap.parse_args()
+    root = pets_root(a.shared)
+    if root is None:
+        return 0
+    overrides = dict((k, parse_value(v)) for k, v in (s.split("=", 1) for s in a.set))
+    streams = []
+    for _ in range(a.runs):
+        lines = run_inprocess(root / "vtest.avi", overrides, noise_seed=a.noise_seed)
+        streams.append(lines)
+        with tempfile.TemporaryDirectory() as tmp:
+            dump = Path(a.dump) if a.dump else Path(tmp) / "dump.jsonl"
+            dump.write_text("\n".join(lines) + "\n")
+            print(json.dumps({"overrides": overrides, "noise_seed": a.noise_seed, **score(dump, a.shared)}))
+    if a.runs > 1:
+        same = all(s == streams[0] for s in streams)
+        print(json.dumps({"runs": a.runs, "identical_streams": same}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The crop budget a live estimator gives its video backend, frame by frame.
+
+A top-down backend pays per person (one crop each), so a crowd or a slow, shared CPU
+makes every frame late, and a late node drops frames and loses people. The budget caps
+the crops per frame; this controller sets it from what the node observes:
+
+* While the node keeps up (no frame is waiting when it finishes one) the budget is the
+  ceiling, a parameter. So lock-step replay, and any input rate the node keeps up with,
+  give a stream that depends on the frames and the parameters only, on any machine.
+* When a frame was already waiting (the node is behind), the budget drops to what the
+  measured costs say fits into ``utilisation`` of the input's frame interval, and at
+  least by a tenth, down to ``floor``.
+* Once frames have stopped waiting for a while it climbs back a step at a time, as long
+  as the measured costs say the next step fits.
+
+Costs are measured, not assumed: the time per crop unit and the fixed time per frame
+(conversion, tracking, publishing), each an exponential average. Pure Python, no ROS.
+"""
+from __future__ import annotations
+
+import math
+
+_EMA = 0.1                 # weight of the newest sample in the cost and interval averages
+_CALM_FRAMES = 15          # frames without waiting before the budget may climb
+_STEP = 0.25               # smallest climb, crop units
+
+
+class BudgetController:
+    """``frame_done(...)`` after every frame; ``budget`` for the next one (``math.inf``: unbounded)."""
+
+    def __init__(self, ceiling: float, adaptive: bool = True, utilisation: float = 0.8,
+                 floor: float = 0.5) -> None:
+        if not (ceiling > 0 and 0 < utilisation <= 1 and floor >= 0):
+            raise ValueError("need ceiling > 0, 0 < utilisation <= 1, floor >= 0")
+        self.ceiling = float(ceiling)
+        self.adaptive = bool(adaptive)
+        self.utilisation = float(utilisation)
+        self.floor = min(float(floor), self.ceiling)
+        self.budget = self.ceiling
+        self.unit_s = math.nan      # seconds per crop unit
+        self.fixed_s = math.nan     # seconds per frame besides crops
+        self.interval_s = math.nan  # seconds between arriving frames
+        self.behind_frames = 0      # frames that found a newer one waiting (counter, for diagnostics)
+        self._calm = 0
+        self._last_arrival: float | None = None
+
+    def arrived(self, t: float) -> None:
+        """A frame arrived at monotonic time ``t`` (the input's rate, whatever the node keeps up with)."""
+        if self._last_arrival is not None and t > self._last_arrival:
+            self.interval_s = _ema(self.interval_s, t - self._last_arrival)
+        self._last_arrival = t
+
+    def frame_done(self, busy_s: float, crop_s: float, units: float, behind: bool) -> float:
+        """Account one processed frame (``busy_s`` in all, ``crop_s`` of it on ``units`` crop units);
+        ``behind``: another frame was already waiting. Returns the budget for the next frame."""
+        if units > 0 and crop_s > 0:
+            self.unit_s = _ema(self.unit_s, crop_s / units)
+        self.fixed_s = _ema(self.fixed_s, max(busy_s - crop_s, 0.0))
+        if not self.adaptive:
+            return self.budget
+        if behind:
+            self.behind_frames += 1
+            self._calm = 0
+            used = units if math.isinf(self.budget) else min(self.budget, max(units, self.floor))
+            self.budget = max(self.floor, min(self.fits(), 0.9 * used) if used > 0 else self.fits())
+        else:
+            self._calm += 1
+            if self._calm >= _CALM_FRAMES and self.budget < self.ceiling:
+                step = max(_STEP, 0.1 * self.budget)
+                if self.budget + step <= self.fits():
+                    self.budget = min(self.budget + step, self.ceiling)
+                    self._calm = 0
+        return self.budget
+
+    def fits(self) -> float:
+        """Crop units that fit into ``utilisation`` of the frame interval at the measured costs."""
+        if not (math.isfinite(self.unit_s) and math.isfinite(self.interval_s) and self.unit_s > 0):
+            return self.ceiling
+        fixed = self.fixed_s if math.isfinite(self.fixed_s) else 0.0
+        return max((self.utilisation * self.interval_s - fixed) / self.unit_s, 0.0)
+
+    def reset(self) -> None:
+        """Back to the ceiling (a new stream)."""
+        self.budget = self.ceiling
+        self._calm = 0
+        self._last_arrival = None
+
+
+def _ema(old: float, new: float) -> float:
+    return new if math.isnan(old) else (1.0 - _EMA) * old + _EMA * new
+
+
+__all__ = ["BudgetController"]

@@ -1,0 +1,147 @@
+"""The per-frame crop budget: who gets a crop (follow.plan_crops), credit, prediction, the
+detection clock's fixed latency, and the live controller (core/budget.py). Pure logic, no ROS."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from pose_ros.core.budget import BudgetController
+from pose_ros.core.detection.background import DetectionClock
+from pose_ros.core.detection.follow import Credit, Followed, plan_crops
+
+
+def person(x: float, height: float, stamp: float = 0.0, vx: float = 0.0) -> Followed:
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, 0], kp[:, 1], kp[:, 2] = x, np.linspace(100, 100 + height, 17), 0.9
+    return Followed(kp, np.array([x - 10, 100, x + 10, 100 + height], np.float32), 0.8, stamp,
+                    velocity=np.array([vx, 0.0]))
+
+
+def test_unbounded_budget_poses_everyone_and_newcomers():
+    people = [person(50 * i, 100) for i in range(6)]
+    plan = plan_crops(people, [1.0, 1.0], [1.0] * 6, 1.0, math.inf, 0.5, 2)
+    assert sorted(plan.followed) == list(range(6)) and plan.newcomers == (0, 1) and plan.spent == 8
+
+
+def test_rotation_refreshes_everyone_within_the_bound():
+    """Budget 1 crop a frame, 6 people at 30 Hz: every pose is at most ~max_pose_age old,
+    and the nearest (tallest) person is posed more often than anyone else."""
+    people = [person(50 * i, 300 if i == 0 else 80) for i in range(6)]
+    credit, counts, worst = Credit(), np.zeros(6, int), 0.0
+    for f in range(300):
+        t = f / 30.0
+        plan = plan_crops(people, [], [1.0] * 6, t, credit.add(1.0), 0.5, 1)
+        credit.spend(plan.spent)
+        assert plan.spent <= 1.0 + 1e-9
+        worst = max(worst, max(p.age(t) for p in people))
+        for i in plan.followed:
+            counts[i] += 1
+            people[i] = people[i].measured(people[i].kp, people[i].box, t)
+    assert worst <= 0.5 + 1 / 30 + 1e-9
+    assert counts[0] > counts[1:].max() and counts[1:].min() > 0
+
+
+def test_newcomers_first_then_the_oldest():
+    people = [person(0, 100, stamp=0.9), person(100, 100, stamp=0.2)]
+    plan = plan_crops(people, [1.0], [1.0, 1.0], 1.0, 2.0, 0.5, 0)
+    assert plan.newcomers == (0,) and plan.followed == (1,)
+
+
+def test_plan_is_a_function_of_its_inputs():
+    people = [person(40 * i, 60 + 20 * (i % 3), stamp=0.01 * i) for i in range(10)]
+    a = plan_crops(people, [0.35, 1.0], [0.35] * 10, 1.0, 2.4, 0.5, 2)
+    b = plan_crops(list(people), [0.35, 1.0], [0.35] * 10, 1.0, 2.4, 0.5, 2)
+    assert a == b and a.spent <= 2.4 + 1e-9
+
+
+def test_credit_carries_at_most_one_crop():
+    c = Credit()
+    assert c.add(0.5) == 0.5
+    c.spend(0.0)
+    assert c.add(0.5) == 1.0          # two half frames buy one crop
+    c.spend(1.0)
+    for _ in range(10):
+        c.add(0.9)
+    assert c.value <= 1.0 + 0.9 + 1e-9
+    assert math.isinf(c.add(math.inf))
+
+
+def test_prediction_moves_the_pose_with_the_person():
+    p = person(100, 100, stamp=0.0)
+    q = p.measured(p.kp + np.array([10, 0, 0], np.float32), p.box + np.array([10, 0, 10, 0], np.float32), 0.1)
+    assert q.velocity[0] == pytest.approx(50.0)       # 100 px/s, half-weighted from rest
+    kp, box = q.predicted(0.3)
+    assert kp[0, 0] == pytest.approx(110 + 50 * 0.2) and box[0] == pytest.approx(100 + 50 * 0.2)
+
+
+def test_detection_lands_on_a_fixed_frame_whatever_the_detector_takes():
+    """The result of a detection started at t counts on the first frame at t + latency,
+    however long the worker takes (it is waited for): a replay is exact on a loaded machine."""
+    for delay in (0.0, 0.05):
+        def slow(rgb, delay=delay):
+            time.sleep(delay)
+            return float(rgb.mean())
+        clock = DetectionClock(slow, period=0.3, latency=0.1, background=True)
+        landed = []
+        for f in range(20):
+            t = f / 30.0
+            done = clock.result(t)
+            if done is not None:
+                landed.append((f, done[0], done[1]))
+            clock.maybe_start(t, np.full((2, 2, 3), f, np.uint8), urgent=False, held=f)
+        clock.close()
+        assert [x[0] for x in landed] == [3, 12], landed   # started at frames 0 and 9 (0.3 s)
+        assert [x[1] for x in landed] == [0.0, 9.0] and [x[2] for x in landed] == [0, 9]
+
+
+def test_detection_clock_starts_at_once_when_urgent():
+    clock = DetectionClock(lambda rgb: 1, period=10.0, latency=0.0, background=False)
+    assert clock.maybe_start(0.0, np.zeros((1, 1, 3)), False, None)
+    assert clock.result(0.0) == (1, None)
+    assert not clock.maybe_start(0.1, np.zeros((1, 1, 3)), False, None)
+    assert clock.maybe_start(0.1, np.zeros((1, 1, 3)), True, None)
+    clock.close()
+
+
+def test_detector_errors_reach_the_caller():
+    def broken(rgb):
+        raise RuntimeError("model gone")
+    clock = DetectionClock(broken, period=0.0, latency=0.0, background=True)
+    clock.maybe_start(0.0, np.zeros((1, 1, 3)), True, None)
+    with pytest.raises(RuntimeError, match="model gone"):
+        clock.result(0.0)
+    clock.close()
+
+
+def test_controller_keeps_the_ceiling_while_the_node_keeps_up():
+    """Lock-step or a camera the node keeps up with: never behind, the budget never moves."""
+    c = BudgetController(ceiling=4.0)
+    for i in range(200):
+        c.arrived(i * 0.2)
+        assert c.frame_done(busy_s=0.15, crop_s=0.12, units=4.0, behind=False) == 4.0
+
+
+def test_controller_lowers_to_what_fits_and_climbs_back():
+    c = BudgetController(ceiling=math.inf)
+    t = 0.0
+    for _ in range(40):                 # 30 Hz camera, 8 crops at 10 ms + 5 ms fixed: 85 ms, behind
+        t += 1 / 30
+        c.arrived(t)
+        c.frame_done(0.005 + 0.01 * min(8, c.budget), 0.01 * min(8, c.budget), min(8.0, c.budget), True)
+    assert 0.5 <= c.budget <= (0.8 / 30 - 0.005) / 0.01 + 1e-6   # fits 80 % of 33 ms
+    low = c.budget
+    for _ in range(200):                # the camera slows to 10 Hz: room again
+        t += 0.1
+        c.arrived(t)
+        c.frame_done(0.005 + 0.01 * c.budget, 0.01 * c.budget, c.budget, False)
+    assert c.budget > low + 1
+
+
+def test_controller_pinned_when_not_adaptive():
+    c = BudgetController(ceiling=3.0, adaptive=False)
+    c.arrived(0.0)
+    c.arrived(0.033)
+    assert c.frame_done(1.0, 0.9, 3.0, True) == 3.0

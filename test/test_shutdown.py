@@ -185,3 +185,73 @@ def test_a_stopped_node_leaves_the_graph_at_once(exe, tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         ros.close()
+
+
+# -- the lib/pose_ros scripts that `ros2 launch` and `ros2 run` start --------------------------------------
+
+NODE_ENTRY_TEMPLATE = Path(__file__).resolve().parents[1] / "scripts" / "node_entry.py.in"
+
+
+def _lib_script(exe: str, tmp_path: Path) -> Path:
+    """scripts/node_entry.py.in for ``exe``, as CMake's configure_file(@ONLY) installs it into lib/pose_ros."""
+    path = tmp_path / exe
+    path.write_text(NODE_ENTRY_TEMPLATE.read_text().replace("@exe@", exe))
+    return path
+
+
+def test_lib_scripts_run_the_console_script_function(tmp_path, monkeypatch):
+    """Under ros2 launch the node is lib/pose_ros/<exe>, not the venv's console script: it must run the same
+    function (pose_ros.nodes.entry.<exe>: the handler before the heavy imports, shutdown.finish at the end).
+    Calling main() instead let a second SIGINT kill every node with exit code -2 (issue 22)."""
+    import runpy
+
+    from pose_ros.graph import EXECUTABLES
+    from pose_ros.nodes import entry
+    called = []
+    for exe in EXECUTABLES:
+        monkeypatch.setattr(entry, exe, lambda exe=exe: called.append(exe))
+        runpy.run_path(str(_lib_script(exe, tmp_path)), run_name="__main__")
+    assert called == list(EXECUTABLES)
+
+
+def _wait_for_line(logs: list[Path], text: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """True once ``text`` is in one of ``logs`` (rcutils logs to stderr), False after ``timeout`` or the exit."""
+    def seen() -> bool:
+        return any(text in log.read_text() for log in logs)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if seen():
+            return True
+        time.sleep(0.02)
+    return seen()
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("second", ["stopping", "stopped"])
+def test_lib_script_node_exits_0_on_a_second_sigint_while_stopping(second, tmp_path):
+    """SIGINT to the process group of a serving pose_estimator started as ros2 launch starts it, then a second
+    one once it is stopping (its deactivate line) or has stopped (its last line): exit 0, nothing on stderr
+    but its log lines, no traceback."""
+    script = _lib_script("pose_estimator", tmp_path)
+    log, err = tmp_path / "out.log", tmp_path / "err.log"
+    cmd = [str(VENV_BIN / "python"), str(script), "--ros-args", "-r", f"__ns:=/sd_lib_{second}",
+           "-p", "backend:=movenet"]
+    with open(log, "w") as out, open(err, "w") as errf:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=errf, start_new_session=True)
+    try:
+        assert _wait_for_line([log, err], "activate: done", proc, 120), log.read_text() + err.read_text()
+        os.killpg(proc.pid, signal.SIGINT)
+        assert _wait_for_line([log, err], "deactivate: done" if second == "stopping" else "cleanup: done", proc,
+                              30), log.read_text() + err.read_text()
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+        except ProcessLookupError:  # already gone: the second signal came too late to matter
+            pass
+        code = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    stderr = err.read_text()
+    assert code == 0, f"exit {code}\n{log.read_text()}\n{stderr}"
+    assert not [b for b in BAD if b in stderr + log.read_text()], stderr

@@ -94,9 +94,10 @@ ESTIMATOR_PARAMS = [
           "that time).", 0.05, 10.0, read_only=True),
     Param("thunder.priority_people", 2, "Video: this many people who matter most (tallest, i.e. nearest, and "
           "approaching) are posed every frame before the rotation of the others.", 0, 100, read_only=True),
-    Param("thunder.small_person_height", 0.0, "Video: people shorter than this (pixels) are posed with the "
-          "Lightning model at about a third of a Thunder crop's cost; 0 = Thunder for everyone.", 0.0, 4096.0,
-          read_only=True),
+    Param("thunder.small_person_height", 200.0, "Video: people shorter than this (pixels) are posed with the "
+          "Lightning model (192 px input, about a third of a Thunder crop's cost): a crop of a small person holds "
+          "no more detail than Lightning sees, and the cheaper crop refreshes crowds more often (PETS09 "
+          "identities, docs/benchmarks.md); 0 = Thunder for everyone.", 0.0, 4096.0, read_only=True),
     Param("thunder.engine", "auto", "Inference engine: auto = OpenVINO when installed, else ONNX Runtime.",
           choices=("auto", "openvino", "onnxruntime"), read_only=True),
     Param("thunder.num_threads", 2, "CPU threads of the pose model.", 1, 16, read_only=True),

@@ -3,6 +3,7 @@ detection clock's fixed latency, and the live controller (core/budget.py). Pure 
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -145,3 +146,13 @@ def test_controller_pinned_when_not_adaptive():
     c.arrived(0.0)
     c.arrived(0.033)
     assert c.frame_done(1.0, 0.9, 3.0, True) == 3.0
+
+
+def test_a_node_behind_its_camera_does_not_wait_for_the_detector():
+    release = threading.Event()
+    clock = DetectionClock(lambda rgb: release.wait(5.0), period=0.0, latency=0.0, background=True)
+    clock.maybe_start(0.0, np.zeros((1, 1, 3)), True, "held")
+    assert clock.result(0.1, wait=False) is None       # still running: the frame goes on without it
+    release.set()
+    assert clock.result(0.2, wait=True) == (True, "held")
+    clock.close()

@@ -132,10 +132,14 @@ class DetectionClock:
             self._worker.submit(0, rgb)
         return True
 
-    def result(self, stamp: float) -> tuple[Any, Any] | None:
-        """(detection, held) once its frame has come (waiting for the worker if needed), else None."""
+    def result(self, stamp: float, wait: bool = True) -> tuple[Any, Any] | None:
+        """(detection, held) once its frame has come, else None. The worker is waited for
+        unless ``wait`` is False (a node already behind its camera): then an unfinished
+        detection counts on the first frame after it finishes."""
         self.waited = 0.0
         if self._flight is None or stamp < self._flight[0] + self.latency:
+            return None
+        if self._worker is not None and not wait and self._worker.busy:
             return None
         held = self._flight[1]
         self._flight = None

@@ -76,8 +76,9 @@ def same_body(a: Found, b: Found, min_joint: float = 0.3) -> bool:
 
 def merge_same_body(people: list[Found], min_joint: float = 0.3) -> list[Found]:
     """Drop a person whose pose repeats a better one: measured poses beat predicted ones,
-    people already followed beat a detection's newcomers, then the higher score wins. Best first."""
-    people = sorted(people, key=lambda p: (p.predicted, p.newcomer, -p.score))
+    then the higher score wins (a newcomer's crop, cut around the detector's box, often
+    beats a followed crop that drifted: PETS09, docs/benchmarks.md). Best first."""
+    people = sorted(people, key=lambda p: (p.predicted, -p.score))
     kept: list[Found] = []
     for p in people:
         if not any(same_body(p, k, min_joint) for k in kept):
@@ -258,8 +259,9 @@ class VideoFollower:
     def _cost(self, height: float) -> float:
         return self.small_cost if self._small(height) else 1.0
 
-    def frame(self, rgb: np.ndarray, stamp: float, budget: float) -> list[Found]:
-        """People in this frame, best first: posed ones and predicted ones (``Found.predicted``)."""
+    def frame(self, rgb: np.ndarray, stamp: float, budget: float, wait: bool = True) -> list[Found]:
+        """People in this frame, best first: posed ones and predicted ones (``Found.predicted``).
+        ``wait`` False: do not wait for a late detection (the node is behind its camera)."""
         if not self._started:
             found = self._first(rgb)
             self._started = True
@@ -267,7 +269,7 @@ class VideoFollower:
             self._carry(found, stamp)
             self.last = {"posed": len(found), "predicted": 0, "units": float(len(found)), "detect_wait": 0.0}
             return found
-        self._take_detection(stamp)
+        self._take_detection(stamp, wait)
         plan = plan_crops(self.people, [self._cost(float(b[3] - b[1])) for b, _ in self.queue],
                           [self._cost(p.height()) for p in self.people], stamp, self.credit.add(budget),
                           self.max_pose_age, self.priority_people)
@@ -296,10 +298,10 @@ class VideoFollower:
                 f.follow = Followed(f.kp, f.box, f.box_score, stamp)
         self.people = [f.follow for f in found if f.follow is not None]
 
-    def _take_detection(self, stamp: float) -> None:
+    def _take_detection(self, stamp: float, wait: bool) -> None:
         """A landed detection: its boxes that neither the people held when it started nor
         the people followed now hold become the newcomer queue (replacing older ones)."""
-        done = self.clock.result(stamp)
+        done = self.clock.result(stamp, wait)
         if done is None or done[0] is None:
             return
         (boxes, scores), held = done

@@ -71,7 +71,7 @@ class ThunderBackend:
                  refine: bool = False, min_keypoint_score: float = 0.0, detect_period: float = 0.3,
                  detect_latency: float = 0.1, detect_async: bool = True, min_track_score: float = 0.25,
                  crop_budget: float = 0.0, adaptive_budget: bool = True, max_pose_age: float = 0.5,
-                 priority_people: int = 2, small_person_height: float = 0.0, yolo_boxes: bool = False,
+                 priority_people: int = 2, small_person_height: float = 200.0, yolo_boxes: bool = False,
                  param_prefix: str = "") -> None:
         """``max_people`` 0 means no bound, ``crop_budget`` 0 no ceiling (everyone posed every
         frame unless the node lowers it); ``param_prefix`` only names parameters in errors.
@@ -194,11 +194,15 @@ class ThunderBackend:
 
     def infer_frame(self, rgb: np.ndarray, stamp: float, budget: float | None = None) -> list[Person]:
         """People in a video frame stamped ``stamp`` (s), at most ``budget`` crop units spent
-        (None: ``crop_budget``); people not posed are predicted (``Person.predicted``)."""
+        (None: ``crop_budget``); people not posed are predicted (``Person.predicted``).
+
+        A budget below the ceiling means the node is behind its camera: then a late
+        detection is not waited for either (at the ceiling it is, so that replays are exact)."""
         self._check(rgb)
         self.stats["frames"] += 1
         self._crop_s = 0.0
-        return self._people(self.video.frame(rgb, float(stamp), self.crop_budget if budget is None else budget))
+        budget = self.crop_budget if budget is None else budget
+        return self._people(self.video.frame(rgb, float(stamp), budget, wait=budget >= self.crop_budget))
 
     @property
     def frame_info(self) -> dict[str, float]:

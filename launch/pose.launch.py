@@ -10,10 +10,11 @@ table `pose-ros run` uses), the files and the DDS profile from ``pose_ros.paths`
 Arguments left empty (backend, compressed, use_sim_time) are not passed to the nodes,
 so the values in params_file apply.
 
-Respawn is done here, not by launch_ros (which respawns on any exit): a node that exits
-with code 2 (bad input or configuration; it would fail the same way again) ends the
-launch, with or without respawn; a crash is respawned after respawn_delay seconds, at
-most respawn_max_retries times.
+Respawn is done here, not by launch_ros (which respawns on any exit), through the step
+`pose-ros run` takes too (``pose_ros.respawn.after_exit``): a node that exits with code 2
+(bad input or configuration; it would fail the same way again) ends the launch, with or
+without respawn; a crash is respawned after respawn_delay seconds, at most
+respawn_max_retries times.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction, RegisterEventHandler, Shutdown, \
@@ -22,7 +23,7 @@ from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from pose_ros import graph, paths
+from pose_ros import graph, paths, respawn
 
 
 def declare_arguments():
@@ -54,19 +55,18 @@ def start_node(spec, args, env, policy, restarts=0):
 
 
 def after_exit(spec, args, env, policy, restarts, code, shutting_down):
-    """What the launch does when ``spec``'s process exits with ``code``."""
+    """What the launch does when ``spec``'s process exits with ``code``: the runner's respawn step
+    (pose_ros.respawn.after_exit: the rule, its log line, the dead process's shared memory)."""
     if shutting_down:
         return None
-    what = policy.after_exit(code, restarts)
+    what, line = respawn.after_exit(policy, spec.name, code, restarts)
     if what == "bad_input":
-        return [Shutdown(reason=f"{spec.name} exited with code 2 (bad input or configuration, see its error "
-                                f"above); a restart would fail the same way")]
+        return [Shutdown(reason=line)]
     if what == "respawn":
-        return [LogInfo(msg=f"{spec.name} died (exit code {code}); respawn {restarts + 1} in {policy.delay:g} s"),
+        return [LogInfo(msg=line),
                 TimerAction(period=policy.delay, actions=start_node(spec, args, env, policy, restarts + 1))]
     if what == "give_up":
-        return [LogInfo(msg=f"{spec.name} died (exit code {code}) after {restarts} respawns; "
-                            f"respawn_max_retries={policy.max_retries} reached, not respawned")]
+        return [LogInfo(msg=line)]
     return None
 
 

@@ -26,8 +26,9 @@ until pose_ros gave its nodes one (paths.profile_env); see README for the number
 
 :func:`clean_zombies` removes a segment only when its lock file is older than
 ``min_age`` seconds (a process that is just creating one has not locked it yet) and
-nobody holds the lock. The node processes call it once at start-up
-(``runner.serve``); ``POSE_ROS_NO_SHM_CLEAN=1`` turns it off.
+nobody holds the lock. Every node process calls it once at start-up (``runner.serve``, through
+:func:`clean_dead`), and so does the respawn step of ``pose-ros run`` and of the launch file as
+soon as a process died (``pose_ros.respawn.after_exit``); ``POSE_ROS_NO_SHM_CLEAN=1`` turns it off.
 """
 from __future__ import annotations
 
@@ -96,3 +97,12 @@ def clean_zombies(shm_dir: Path = SHM_DIR, min_age: float = 10.0) -> tuple[int, 
         freed += _remove([shm_dir / name[:-3], lock])
         removed += 1
     return removed, freed
+
+
+def clean_dead() -> int:
+    """:func:`clean_zombies` as housekeeping: never raises (never a reason not to start or respawn);
+    the number of segments removed."""
+    try:
+        return clean_zombies(SHM_DIR)[0]
+    except Exception:
+        return 0

@@ -1,10 +1,13 @@
-"""``pose-ros run respawn:=true``: the graph in a child process, started again when it dies.
+"""Respawn: one step for ``pose-ros run respawn:=true`` and for launch/pose.launch.py.
 
-``ros2 launch`` respawns single nodes (launch/pose.launch.py passes ``respawn`` to each
-Node); the venv's runner has all nodes in one process, so the unit it restarts is that
-process. The rule is the launch file's (``pose_ros.graph.RespawnPolicy``): a crash or a
-signal is respawned after ``respawn_delay`` seconds, at most ``respawn_max_retries`` times;
-exit code 0 (a normal stop) and 2 (bad input at start-up, which would fail again) are not.
+``ros2 launch`` respawns single nodes (the launch file's exit handler per Node); the venv's
+runner has all nodes in one process, so the unit it restarts is that process (:func:`supervise`).
+Both take every exit through :func:`after_exit`: the rule (``pose_ros.graph.RespawnPolicy``: a
+crash or a signal is respawned after ``respawn_delay`` seconds, at most ``respawn_max_retries``
+times; exit code 0, a normal stop, and 2, bad input at start-up that would fail again, are
+not), the line that says so, and the housekeeping before a respawn (the dead process's Fast DDS
+shared memory, pose_ros/dds_shm.py). The respawned process itself starts through
+``runner.serve`` either way.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import sys
 import time
 from typing import Callable
 
+from pose_ros.dds_shm import clean_dead
 from pose_ros.exits import EXIT_BAD_INPUT
 from pose_ros.graph import RespawnPolicy
 from pose_ros.procs import parent_death_signal
@@ -21,13 +25,35 @@ from pose_ros.procs import parent_death_signal
 STOP_TIMEOUT = 15.0  # seconds the graph gets to shut down after Ctrl-C before it is killed
 
 
-def _describe_exit(code: int) -> str:
+def describe_exit(code: int) -> str:
+    """``exit code 1``, ``killed by SIGKILL`` (a negative return code is the signal, as Popen and launch give it)."""
     if code < 0:
         try:
             return f"killed by {signal.Signals(-code).name}"
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
+
+
+def after_exit(policy: RespawnPolicy, name: str, code: int, restarts: int) -> tuple[str, str | None]:
+    """What to do now that ``name`` (a node, or the runner's graph process) exited with ``code`` after
+    ``restarts`` respawns: (decision, line to log or None), decision as ``RespawnPolicy.after_exit``.
+
+    The one respawn step of the runner and the launch file: before a respawn it removes the Fast DDS
+    shared memory that dead processes left (dds_shm.clean_dead; the respawned process does it again at
+    its start-up, for segments that were still under the 10 s guard here).
+    """
+    what = policy.after_exit(code, restarts)
+    if what == "respawn":
+        clean_dead()
+        return what, f"{name} died ({describe_exit(code)}); respawn {restarts + 1} in {policy.delay:g} s"
+    if what == "bad_input":
+        return what, (f"{name} exited with code 2 (bad input or configuration, see its error above); not "
+                      f"respawned: a restart would fail the same way")
+    if what == "give_up":
+        return what, (f"{name} died ({describe_exit(code)}) after {restarts} respawns; respawn_max_retries="
+                      f"{policy.max_retries} reached, not respawned")
+    return what, None
 
 
 class _Stop(Exception):
@@ -66,18 +92,16 @@ def supervise(argv_args: dict[str, str], policy: RespawnPolicy, log: Callable[[s
             say(f"graph started in process {child.pid}" + (f" (respawn {restarts})" if restarts else ""))
             code = child.wait()
             child = None
-            what = policy.after_exit(code, restarts)
+            what, line = after_exit(policy, "graph", code, restarts)
+            if line:
+                say(line)
             if what == "done":
                 return code
             if what == "bad_input":
-                say("graph exited with code 2 (bad input at start-up); not respawned")
                 return EXIT_BAD_INPUT
             if what == "give_up":
-                say(f"graph died ({_describe_exit(code)}) after {restarts} respawns; respawn_max_retries="
-                    f"{policy.max_retries} reached, not respawned")
                 return code if code > 0 else 1
             restarts += 1
-            say(f"graph died ({_describe_exit(code)}); respawn {restarts} in {policy.delay:g} s")
             time.sleep(policy.delay)
     except (KeyboardInterrupt, _Stop):
         if child is not None:

@@ -16,6 +16,7 @@ import threading
 from typing import Callable
 
 from pose_ros import shutdown
+from pose_ros.dds_shm import clean_dead
 from pose_ros.exits import EXIT_BAD_INPUT
 from pose_ros.graph import NodeSpec, as_bool, build_graph, node_class, resolve_args, respawn_policy
 from pose_ros.paths import use_large_frame_profile
@@ -90,7 +91,7 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
     nodes: list = []
     serving = False
     try:
-        _clean_dead_shm()
+        clean_dead()  # Fast DDS shared memory of processes killed with SIGKILL (pose_ros/dds_shm.py)
         rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
         # Single-threaded on purpose: heavy work runs in the nodes' own threads, and rclpy's
         # MultiThreadedExecutor busy-spins on the GIL (measured: 300 ms vs 24 ms per frame
@@ -133,15 +134,6 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
             n.destroy_node()
         rclpy.try_shutdown()
     return 0
-
-
-def _clean_dead_shm() -> None:
-    """Fast DDS shared memory of processes killed with SIGKILL (a respawn): see pose_ros/dds_shm.py."""
-    from pose_ros.dds_shm import clean_zombies
-    try:
-        clean_zombies()
-    except Exception:  # housekeeping: never a reason not to start
-        pass
 
 
 def run(argv_args: dict[str, str], extra: dict[str, dict] | None = None,

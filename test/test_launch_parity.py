@@ -41,7 +41,7 @@ def test_launch_file_imports_only_launch_api_and_its_own_package():
         elif isinstance(node, ast.Import):
             imports |= {a.name for a in node.names}
     allowed = {"launch.LaunchDescription", "launch.substitutions.LaunchConfiguration", "launch_ros.actions.Node",
-               "launch.event_handlers.OnProcessExit", "pose_ros.graph", "pose_ros.paths"}
+               "launch.event_handlers.OnProcessExit", "pose_ros.graph", "pose_ros.paths", "pose_ros.respawn"}
     allowed |= {f"launch.actions.{a}" for a in ("DeclareLaunchArgument", "LogInfo", "OpaqueFunction",
                                                 "RegisterEventHandler", "Shutdown", "TimerAction")}
     assert imports <= allowed, imports - allowed

@@ -13,12 +13,14 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
 from launchstub import LogInfo, Node, ProcessExited, Shutdown, TimerAction, exit_handler, load_launch_file, \
     nodes_of, run_setup
+from pose_ros import dds_shm, respawn
 from pose_ros.exits import EXIT_BAD_INPUT
 from pose_ros.graph import LAUNCH_ARGUMENTS, RespawnPolicy, build_graph, resolve_args, respawn_policy
 from pose_ros.msg import SkeletonArray
@@ -89,6 +91,72 @@ def test_launch_respawns_a_crash_up_to_the_limit():
         node = new
     [log] = exit_handler(actions, node)(ProcessExited(1), _Ctx())
     assert isinstance(log, LogInfo) and "respawn_max_retries=2 reached" in log.kw["msg"]
+
+
+def _dead_segment(shm: Path) -> list[Path]:
+    """A Fast DDS segment and its lock file as a process killed with SIGKILL leaves them (nobody holds the lock),
+    older than dds_shm's 10 s guard."""
+    files = [shm / "fastrtps_0123456789abcdef", shm / "fastrtps_0123456789abcdef_el"]
+    for f in files:
+        f.write_bytes(b"x" * 64)
+        os.utime(f, (time.time() - 60, time.time() - 60))
+    return files
+
+
+@pytest.mark.parametrize("path", ["launch", "runner"])
+def test_respawn_step_cleans_the_dead_process_shared_memory_before_the_restart(path, tmp_path, monkeypatch):
+    """The launch file's exit handler (through the launch stand-ins) and the runner's supervisor take every exit
+    through the one step, pose_ros.respawn.after_exit: a SIGKILLed process's Fast DDS segment is removed before the
+    respawn is scheduled, and both say the same line."""
+    monkeypatch.setattr(dds_shm, "SHM_DIR", tmp_path)
+    monkeypatch.delenv("POSE_ROS_NO_SHM_CLEAN", raising=False)
+    monkeypatch.delenv("RMW_IMPLEMENTATION", raising=False)
+    dead = _dead_segment(tmp_path)
+    policy = RespawnPolicy(True, 0.5, 2)
+    if path == "launch":
+        actions = run_setup(LAUNCH, {"respawn": "true", "respawn_delay": "0.5", "respawn_max_retries": "2"})
+        log, timer = exit_handler(actions, _estimator(actions))(ProcessExited(-signal.SIGKILL), _Ctx())
+        assert isinstance(timer, TimerAction) and _estimator(timer.kw["actions"]).kw["executable"] == "pose_estimator"
+        name, line = "pose_estimator", log.kw["msg"]
+    else:
+        lines = []
+        codes = iter([-signal.SIGKILL, 0])  # killed, then a normal stop after the respawn
+
+        class Child:
+            pid = 4242
+
+            def wait(self):
+                return next(codes)
+
+        left_at_start = []
+
+        def popen(*a, **kw):
+            left_at_start.append(sum(f.exists() for f in dead))
+            return Child()
+
+        monkeypatch.setattr(respawn.subprocess, "Popen", popen)
+        monkeypatch.setattr(respawn.time, "sleep", lambda s: lines.append(f"slept {s}"))
+        assert respawn.supervise({}, policy, log=lines.append) == 0 and "slept 0.5" in lines, lines
+        assert left_at_start == [2, 0], "cleaned after the death, before the respawned child started"
+        [line] = [entry.removeprefix("pose-ros run: ") for entry in lines if "died" in entry]
+        name = "graph"
+    assert not any(f.exists() for f in dead), "the dead segment is removed before the respawn"
+    assert line == respawn.after_exit(policy, name, -signal.SIGKILL, 0)[1] == \
+        f"{name} died (killed by SIGKILL); respawn 1 in 0.5 s"
+
+
+def test_the_respawn_step_leaves_live_and_young_segments_and_cleans_nothing_without_a_respawn(tmp_path, monkeypatch):
+    monkeypatch.setattr(dds_shm, "SHM_DIR", tmp_path)
+    dead = _dead_segment(tmp_path)
+    policy = RespawnPolicy(True, 0.5, 2)
+    for code, restarts in ((0, 0), (EXIT_BAD_INPUT, 0), (-signal.SIGKILL, 2)):  # done, bad input, given up
+        assert respawn.after_exit(policy, "pose_estimator", code, restarts)[0] != "respawn"
+    assert all(f.exists() for f in dead)
+    young = tmp_path / "fastrtps_00000000000000aa_el"
+    young.write_bytes(b"")
+    os.utime(dead[1], None)  # now under the 10 s guard: a live process may be creating it
+    assert respawn.after_exit(policy, "pose_estimator", 1, 0)[0] == "respawn"
+    assert all(f.exists() for f in dead + [young])
 
 
 def test_launch_does_nothing_on_a_clean_exit_a_crash_without_respawn_or_at_shutdown():

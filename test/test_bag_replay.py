@@ -59,7 +59,8 @@ def replay_once(tmp, input_bag, tag: str) -> tuple:
                     tmp / f"rec_{tag}.log")
         # the recorder subscribes to every output: probe + action_classifier (+ the estimator, which
         # labels its image with the actions) already listen on some of them
-        wanted = {"/pose/skeletons": 3, "/pose/markers": 2, "/pose/actions": 3, "/pose/image_annotated": 1}
+        # (and hri_bridge listens to skeletons and actions)
+        wanted = {"/pose/skeletons": 4, "/pose/markers": 2, "/pose/actions": 4, "/pose/image_annotated": 1}
         assert wait_for(lambda: all(ros.node.count_subscribers(t) >= n for t, n in wanted.items()), 30), \
             (tmp / f"rec_{tag}.log").read_text()
         # Lock-step: the estimator keeps only the newest frame, so a busy machine would

@@ -113,7 +113,7 @@ def test_params_file_value_wins_over_an_argument_not_given(tmp_path):
     try:
         for given, backend, compressed in [({}, "movenet", True),
                                            ({"backend": "topdown", "compressed": "false"}, "topdown", False)]:
-            args = resolve_args({"params_file": str(params), "actions": "false", **given})
+            args = resolve_args({"params_file": str(params), "actions": "false", "hri": "false", **given})
             [est] = create_nodes(build_graph(args), args["params_file"])
             try:
                 assert (est.params["backend"], est.params["compressed"]) == (backend, compressed), given

@@ -10,6 +10,13 @@ from enum import IntEnum
 
 import numpy as np
 
+# re-exported: the keypoint conventions are geometry, but every stage knows them from here
+from pose_ros.core.geometry import MAX_COORD as MAX_COORD
+from pose_ros.core.geometry import box_ok as box_ok
+from pose_ros.core.geometry import coords_ok as coords_ok
+from pose_ros.core.geometry import keypoint_box as keypoint_box
+from pose_ros.core.geometry import visible as visible
+
 COCO17_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
@@ -123,54 +130,6 @@ class Person:
         if self.box is None:
             self.box = keypoint_box(self.keypoints, min_score)
         return self.box
-
-
-# Coordinates beyond this magnitude (pixels; metres for 3D points) come from a broken
-# detector, not from a camera: every stage treats them as missing, like NaN, so that
-# none of them squares or subtracts them into inf (or a float32 cast into an overflow).
-MAX_COORD = 1e6
-
-
-def coords_ok(points: np.ndarray) -> np.ndarray:
-    """Boolean (...,): all coordinates along the last axis finite and within +-MAX_COORD."""
-    return (np.abs(np.asarray(points)) <= MAX_COORD).all(axis=-1)   # NaN compares False
-
-
-def visible(keypoints: np.ndarray, min_score: float = 0.0) -> np.ndarray:
-    """Boolean (...,) of (..., 3+) keypoints: the one rule for "this joint is there".
-
-    x, y finite and within :data:`MAX_COORD`, score finite and strictly above
-    ``min_score`` (a joint scored exactly ``min_score`` is missing). Drawing and the
-    smoother use their own ``>=`` display/filter thresholds on top of the message
-    convention; everything that reasons about the body uses this.
-    """
-    kp = np.asarray(keypoints)
-    score = kp[..., 2]
-    ok = coords_ok(kp[..., :2]) & np.isfinite(score)
-    return ok & (np.where(ok, score, 0.0) > min_score)
-
-
-def box_ok(box: np.ndarray | None) -> bool:
-    """4 finite numbers within MAX_COORD with x_min <= x_max and y_min <= y_max."""
-    if box is None:
-        return False
-    b = np.asarray(box)
-    return b.shape == (4,) and bool(coords_ok(b)) and b[0] <= b[2] and b[1] <= b[3]
-
-
-def keypoint_box(keypoints: np.ndarray, min_score: float = 0.05) -> np.ndarray | None:
-    """Tight box around the keypoints scored above ``min_score``; None if none are.
-
-    None as well for an array that is not (N, 3+): no scores, no visible keypoint.
-    """
-    kp = np.asarray(keypoints)
-    if kp.ndim != 2 or kp.shape[1] < 3:
-        return None
-    ok = visible(kp, min_score)
-    if not ok.any():
-        return None
-    pts = kp[ok, :2]
-    return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32)
 
 
 def mask_missing(keypoints: np.ndarray, min_score: float = 0.0) -> np.ndarray:

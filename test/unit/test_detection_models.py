@@ -262,12 +262,6 @@ def test_nanodet_decodes_a_box():
     assert len(boxes) == 0
 
 
-def test_nanodet_nms_keeps_the_best_of_overlapping_boxes():
-    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60]], np.float32)
-    keep = nanodet.nms(boxes, np.array([0.5, 0.9, 0.4], np.float32), iou=0.5)
-    assert keep.tolist() == [1, 2]
-
-
 def test_preprocess_letterbox_keeps_aspect():
     rgb = np.full((100, 200, 3), 255, np.uint8)
     x, sx, sy = nanodet.preprocess(rgb)

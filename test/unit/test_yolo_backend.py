@@ -12,13 +12,11 @@ from conftest import CLIP_PERSON_REGION, read_demo_rgb
 from pose_ros.core.detection import BackendError, PoseBackend, create_backend
 from pose_ros.core.detection.yolo import (
     PAD_VALUE,
-    box_iou_matrix,
     decode,
     fuse_flipped,
     input_shape,
     letterbox,
     letterbox_geometry,
-    nms,
     pick_runtime,
 )
 from pose_ros.core.models import (
@@ -78,22 +76,6 @@ def test_letterbox_resizes_large_images_and_accepts_views():
 
 
 # -- NMS and decode ----------------------------------------------------------
-
-def test_box_iou_matrix():
-    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30], [0, 0, 0, 0]], np.float32)
-    iou = box_iou_matrix(boxes)
-    assert iou[0, 0] == pytest.approx(1.0) and iou[0, 1] == pytest.approx(50 / 150)
-    assert iou[0, 2] == 0 and iou[3, 3] == 0        # empty box: 0, not NaN
-
-
-def test_nms_keeps_best_of_overlapping_and_respects_max_keep():
-    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60], [0, 1, 10, 11]], np.float32)
-    scores = np.array([0.6, 0.9, 0.5, 0.7], np.float32)
-    assert nms(boxes, scores, 0.5, 10).tolist() == [1, 2]
-    assert nms(boxes, scores, 0.5, 1).tolist() == [1]
-    assert nms(boxes, scores, 0.95, 10).tolist() == [1, 3, 0, 2]   # nothing overlaps that much
-    assert nms(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), 0.5, 5).size == 0
-
 
 def test_decode_maps_to_image_pixels_sorted_and_suppressed():
     # image 1768x994 letterboxed to 640x384: scale 640/1768, 12 px grey bars top and bottom

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pose_ros.core.geometry import keypoint_box
 from pose_ros.core.skeleton import COCO17_FLIP
 
 
@@ -66,15 +67,6 @@ def merge_flip(a: np.ndarray, b: np.ndarray, agree: float = 0.04) -> np.ndarray:
     return out
 
 
-def keypoint_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndarray | None:
-    """Box (xyxy) around the joints scored above ``min_score``; None when fewer than ``min_joints``."""
-    ok = (kp[:, 2] > min_score) & np.isfinite(kp[:, :2]).all(axis=1)
-    if int(ok.sum()) < min_joints:
-        return None
-    pts = kp[ok, :2]
-    return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32)
-
-
 def _grown_box(kp: np.ndarray, min_score: float, min_joints: int, side: float, top: float,
                bottom: float) -> np.ndarray | None:
     """The keypoint box grown by fractions of its longer side; None when too few joints."""
@@ -109,4 +101,4 @@ def person_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndar
     return _grown_box(kp, min_score, min_joints, side=0.05, top=0.1, bottom=0.1)
 
 
-__all__ = ["cut", "keypoint_box", "merge_flip", "person_box", "pose_box", "square_around", "to_image", "unflip"]
+__all__ = ["cut", "merge_flip", "person_box", "pose_box", "square_around", "to_image", "unflip"]

@@ -28,7 +28,8 @@ import numpy as np
 
 from pose_ros.core.detection import crops
 from pose_ros.core.detection.background import DetectionClock
-from pose_ros.core.tracking.similarity import iou_matrix, oks
+from pose_ros.core.geometry import iou_matrix
+from pose_ros.core.tracking.similarity import oks
 
 # A person is "approaching" when their box height grows: rate in 1/s; this boost makes a
 # person growing by 50 % per second count as twice their height.

@@ -17,6 +17,7 @@ import numpy as np
 
 from pose_ros.core.detection.base import BackendError
 from pose_ros.core.detection.quiet import native_stderr_filtered
+from pose_ros.core.geometry import nms
 from pose_ros.core.models import ModelError, load_error, resolve_movenet
 from pose_ros.core.skeleton import NUM_COCO17, Person, mask_missing
 
@@ -60,15 +61,9 @@ def decode_movenet(raw: np.ndarray, height: int, width: int, min_person_score: f
 
 def merge_duplicates(people: list[Person], iou: float = 0.5) -> list[Person]:
     """Greedy box-IoU suppression, best score first (whole-image and tile detections overlap)."""
-    from pose_ros.core.tracking.similarity import iou_matrix
-    people = sorted(people, key=lambda p: p.score, reverse=True)
     if len(people) < 2:
-        return people
-    ious = iou_matrix(np.array([p.box for p in people]), np.array([p.box for p in people]))
-    keep: list[int] = []
-    for i in range(len(people)):
-        if all(ious[i, j] < iou for j in keep):
-            keep.append(i)
+        return sorted(people, key=lambda p: p.score, reverse=True)
+    keep = nms(np.array([p.box for p in people]), np.array([p.score for p in people]), iou)
     return [people[i] for i in keep]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pose_ros.core.tracking.similarity import iou_matrix
+from pose_ros.core.geometry import nms
 
 INPUT_SIZE = 416
 STRIDES = (8, 16, 32)
@@ -64,22 +64,6 @@ def split_outputs(outputs: dict[str, np.ndarray] | list[np.ndarray], size: int =
     return levels
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression, best score first."""
-    order = np.argsort(-scores, kind="stable")
-    if len(order) < 2:
-        return order
-    ious = iou_matrix(boxes[order], boxes[order])
-    keep: list[int] = []
-    suppressed = np.zeros(len(order), bool)
-    for i in range(len(order)):
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        suppressed |= ious[i] > iou
-    return order[keep]
-
-
 def decode_people(outputs: dict[str, np.ndarray] | list[np.ndarray], width: int, height: int,
                   sx: float, sy: float, min_score: float = 0.3, iou: float = 0.6, max_boxes: int = 100,
                   size: int = INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
@@ -106,8 +90,8 @@ def decode_people(outputs: dict[str, np.ndarray] | list[np.ndarray], width: int,
     boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
     boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
     scores = np.concatenate(all_scores).astype(np.float32)
-    keep = nms(boxes, scores, iou)[:max_boxes]
+    keep = nms(boxes, scores, iou, max_keep=max_boxes)
     return boxes[keep].astype(np.float32), scores[keep]
 
 
-__all__ = ["INPUT_SIZE", "PERSON", "STRIDES", "decode_people", "nms", "preprocess", "split_outputs"]
+__all__ = ["INPUT_SIZE", "PERSON", "STRIDES", "decode_people", "preprocess", "split_outputs"]

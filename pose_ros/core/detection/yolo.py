@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from pose_ros.core.detection.base import BackendError
+from pose_ros.core.geometry import iou_matrix, nms
 from pose_ros.core.imaging.raw import as_cv2_input
 from pose_ros.core.models import YOLO_LICENCE, ModelError, one_line, resolve_yolo
 from pose_ros.core.skeleton import COCO17_FLIP, NUM_COCO17, Person, mask_missing
@@ -72,40 +73,6 @@ def letterbox(rgb: np.ndarray, input_size: int,
     return x, (scale, top, left)
 
 
-def box_iou_matrix(boxes: np.ndarray) -> np.ndarray:
-    """(N, N) IoU of xyxy boxes, vectorised."""
-    x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
-    area = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
-    iw = np.clip(np.minimum(x2[:, None], x2[None]) - np.maximum(x1[:, None], x1[None]), 0, None)
-    ih = np.clip(np.minimum(y2[:, None], y2[None]) - np.maximum(y1[:, None], y1[None]), 0, None)
-    inter = iw * ih
-    union = area[:, None] + area[None] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, max_keep: int,
-        max_candidates: int = 300) -> np.ndarray:
-    """Greedy class-agnostic NMS; indices of kept boxes, best score first.
-
-    The IoU matrix of the ``max_candidates`` best boxes is computed once; the greedy
-    pass then only ORs rows, and stops as soon as ``max_keep`` boxes are kept.
-    """
-    if len(scores) == 0 or max_keep <= 0:
-        return np.zeros(0, np.intp)
-    order = np.argsort(-scores, kind="stable")[:max_candidates]
-    iou = box_iou_matrix(boxes[order].astype(np.float32, copy=False))
-    suppressed = np.zeros(len(order), bool)
-    keep: list[int] = []
-    for i in range(len(order)):
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        if len(keep) >= max_keep:
-            break
-        suppressed |= iou[i] > iou_threshold
-    return order[np.asarray(keep, np.intp)]
-
-
 def decode_arrays(raw: np.ndarray, scale: float, pad_top: int, pad_left: int, height: int, width: int, *,
                   min_person_score: float, iou_threshold: float,
                   max_people: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,7 +90,7 @@ def decode_arrays(raw: np.ndarray, scale: float, pad_top: int, pad_left: int, he
     boxes = np.empty((len(sel), 4), np.float32)
     boxes[:, :2] = sel[:, :2] - 0.5 * sel[:, 2:4]
     boxes[:, 2:] = sel[:, :2] + 0.5 * sel[:, 2:4]
-    keep = nms(boxes, scores, iou_threshold, max_people)
+    keep = nms(boxes, scores, iou_threshold, max_keep=max_people, max_candidates=300)
     offset = np.array([pad_left, pad_top], np.float32)
     inv = np.float32(1.0 / scale)
     boxes = ((boxes[keep].reshape(-1, 2, 2) - offset) * inv).reshape(-1, 4)
@@ -164,7 +131,7 @@ def fuse_flipped(direct: tuple[np.ndarray, np.ndarray, np.ndarray], mirrored: tu
     back[:, 0], back[:, 2] = width - mboxes[:, 2], width - mboxes[:, 0]
     bkp = mkp[:, COCO17_FLIP].copy()
     bkp[..., 0] = width - bkp[..., 0]
-    iou = box_iou_matrix(np.concatenate([boxes, back]))[: len(boxes), len(boxes):]
+    iou = iou_matrix(boxes, back)
     free = np.ones(len(back), bool)
     for i in range(len(boxes)):          # best score first, as decoded
         cand = np.where(free, iou[i], -1.0)
@@ -295,6 +262,6 @@ class YoloPoseBackend:
         self._inputs.clear()
 
 
-__all__ = ["RUNTIMES", "YoloPoseBackend", "box_iou_matrix", "decode", "decode_arrays", "fuse_flipped", "input_shape",
+__all__ = ["RUNTIMES", "YoloPoseBackend", "decode", "decode_arrays", "fuse_flipped", "input_shape",
            "letterbox", "letterbox_geometry",
-           "nms", "pick_runtime", "to_people"]
+           "pick_runtime", "to_people"]

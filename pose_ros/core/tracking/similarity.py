@@ -1,12 +1,13 @@
-"""How alike two people are: box IoU, keypoint OKS and body shape, vectorised over pairs.
+"""How alike two people are: keypoint OKS and body shape, vectorised over pairs.
 
-The tracker's association costs (tracking.py) and MoveNet's duplicate suppression
-(backends/movenet.py) are built from these; they know nothing about tracks or time.
+The tracker's association costs (tracker.py) are built from these and from box IoU
+(core/geometry.py, re-exported here); they know nothing about tracks or time.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from pose_ros.core.geometry import iou_matrix as iou_matrix
 from pose_ros.core.skeleton import COCO17_SIGMAS, NUM_COCO17
 
 _OKS_K2 = (2.0 * COCO17_SIGMAS) ** 2
@@ -17,21 +18,6 @@ _SHAPE_LIMBS: tuple[tuple[tuple[int, int], ...], ...] = (
     ((5, 7), (6, 8)), ((7, 9), (8, 10)),    # upper arm, forearm
     ((11, 13), (12, 14)), ((13, 15), (14, 16)),  # thigh, shin
 )
-
-
-def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``boxes_a`` (N, 4) with every box in ``boxes_b`` (M, 4), xyxy."""
-    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0.0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0.0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0.0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = inter / union
-    return np.nan_to_num(iou, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def oks(kp_a: np.ndarray, kp_b: np.ndarray, area: np.ndarray | float,

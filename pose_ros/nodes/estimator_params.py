@@ -61,13 +61,13 @@ ESTIMATOR_PARAMS = [
     Param("thunder.crop_margin", 0.1, "Margin added around each box (fraction of its longer side) before the "
           "square crop.", 0.0, 1.0, read_only=True),
     Param("thunder.pose_model", "thunder", "Per-person model: thunder (256 px, accurate) or lightning (192 px, "
-          "about 3x cheaper).", choices=("thunder", "lightning"), read_only=True),
+          "cheaper and less accurate; docs/benchmarks.md).", choices=("thunder", "lightning"), read_only=True),
     Param("thunder.flip", False, "Also run each crop mirrored and merge (twice the pose cost).", read_only=True),
     Param("thunder.refine", False, "Second crop centred on the first pose, merged (twice the pose cost).",
           read_only=True),
     Param("thunder.yolo_boxes", False, "Also take person boxes from YOLO11n-pose, so that fewer people are "
-          "missed (AP 0.49 -> 0.51 on COCO photos, one YOLO run per detection). Its weights are AGPL-3.0: "
-          "installed only by `make yolo`.", read_only=True),
+          "missed (two detectors miss fewer people than one; keypoint AP in docs/benchmarks.md), at one YOLO run "
+          "per detection. Its weights are AGPL-3.0: installed only by `make yolo`.", read_only=True),
     Param("thunder.min_keypoint_score", 0.0, "Joints scored below this are reported missing (NaN, score 0).",
           0.0, 1.0, read_only=True),
     Param("thunder.detect_period", 0.3, "Video: seconds between person detections (sooner when a followed "
@@ -140,7 +140,7 @@ ESTIMATOR_PARAMS = [
           choices=("auto", "openvino", "onnxruntime"), read_only=True),
     # hand signs
     Param("hand_signs.enabled", False, "Run the MediaPipe hand landmark model on crops at each tracked wrist and "
-          "fill Skeleton.*_hand_sign (about 15-30 ms per person).", read_only=True),
+          "fill Skeleton.*_hand_sign (one more model run per person and frame).", read_only=True),
     Param("hand_signs.model", "full", "Hand landmark model from the mediapipe wheel.", choices=("full", "lite"),
           read_only=True),
     Param("hand_signs.model_path", "", "Hand landmark tflite file; empty = the one in the mediapipe wheel.",
@@ -158,8 +158,9 @@ ESTIMATOR_PARAMS = [
     Param("tracker.high_score", 0.15, "First association stage (and new tracks): people scored at least this. "
           "movenet and yolo keep people from 0.2 and 0.25, so each can start a track; thunder scores box x mean "
           "joint score, and a third of the real people in COCO photos score 0.05-0.15 there: they continue a "
-          "track (low_score) and start one once they reach 0.15. Lower starts tracks on clutter (0.01-0.04 on "
-          "PETS09: 0.10 gave IDF1 0.75 instead of 0.79 and more false positives).", 0.0, 1.0),
+          "track (low_score) and start one once they reach 0.15. Lower starts tracks on clutter (which scores "
+          "0.01-0.04 on PETS09: lower values gave worse identities and more false positives there, "
+          "docs/benchmarks.md).", 0.0, 1.0),
     Param("tracker.low_score", 0.05, "People scored below this are ignored by the tracker (0.05: clutter "
           "below, thunder's weak but real people above).", 0.0, 1.0),
     # smoother

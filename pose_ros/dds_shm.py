@@ -22,7 +22,7 @@ open_and_lock_file failed``) and stayed deaf, its port segment gone under its lo
 port's inter-process mutex is broken after 2 s of waiting, so the more processes open
 and health-check a port, the likelier this is on a busy machine; under
 ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST every process ran two shared-memory transports
-until pose_ros gave its nodes one (paths.profile_env); see README for the numbers.
+until pose_ros gave its nodes one (paths.profile_env); see docs/dds.md for the numbers.
 
 :func:`clean_zombies` removes a segment only when its lock file is older than
 ``min_age`` seconds (a process that is just creating one has not locked it yet) and

@@ -95,8 +95,8 @@ def person_box(kp: np.ndarray, min_score: float, min_joints: int = 4) -> np.ndar
 
     Those are the median margins of COCO's boxes around fully labelled people
     (coco-val-mini). :func:`pose_box` is wider on purpose, to crop with room; as the
-    reported box of a followed person it overstated width by a third (PETS09: MOTA
-    0.636 -> 0.654, id switches 4 -> 3, as more boxes reach IoU 0.5 with the truth).
+    reported box of a followed person it overstated width by a third, and fewer boxes
+    reached IoU 0.5 with annotated ones (PETS09 tracking, docs/benchmarks.md).
     """
     return _grown_box(kp, min_score, min_joints, side=0.05, top=0.1, bottom=0.1)
 

@@ -29,8 +29,8 @@ def preprocess(rgb: np.ndarray, letterbox: bool = True, size: int = INPUT_SIZE
 
     ``letterbox`` keeps the aspect ratio (the image fills the top-left, the rest is the
     mean colour, i.e. zero after normalisation); otherwise the image is squashed as in
-    NanoDet's own demo. On the COCO photos letterboxing found more people (78% vs 72%
-    of the annotated people at box IoU >= 0.5), mostly upright ones in portrait photos.
+    NanoDet's own demo. On the COCO photos letterboxing found more of the annotated
+    people (box IoU >= 0.5), mostly upright ones in portrait photos.
     """
     h, w = rgb.shape[:2]
     if letterbox:

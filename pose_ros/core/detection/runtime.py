@@ -1,7 +1,7 @@
 """One small wrapper over the CPU inference engines: OpenVINO, ONNX Runtime, LiteRT.
 
-Why: the same ONNX or TFLite file runs about 1.5-1.8x faster on OpenVINO than on
-ONNX Runtime or LiteRT on this class of CPU (measured per model, see README),
+Why: the same ONNX or TFLite file runs faster on OpenVINO than on ONNX Runtime or
+LiteRT on this class of CPU (measured per model: bench/raw_models.py, docs/benchmarks.md),
 but OpenVINO is an optional wheel and some graphs may not load in it. ``engine="auto"``
 therefore tries OpenVINO first and falls back to ONNX Runtime (``.onnx``) or LiteRT
 (``.tflite``), so a backend never has to know which engine it got. Every engine

@@ -183,7 +183,7 @@ def load_onnxruntime(path: str, threads: int) -> Callable[[np.ndarray], np.ndarr
 
 
 def pick_runtime(runtime: str) -> str:
-    """'auto' -> openvino when installed (faster on this model, see README), else onnxruntime."""
+    """'auto' -> openvino when installed (faster on this model, docs/benchmarks.md), else onnxruntime."""
     if runtime not in RUNTIMES:
         raise BackendError(f"yolo runtime must be one of {list(RUNTIMES)}, got {runtime!r}")
     if runtime != "auto":

@@ -38,8 +38,8 @@ from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coord
 # keypoint noise: on a 250 px person a forearm is ~40 px and 3 px of noise is 7 %,
 # inside shape_similarity's 10 % scale; on an 80 px one it is 25 %, and the same
 # person's shape "differs" from frame to frame. So re-identification weighs shape
-# by the smaller person's height, fully from this height up (PETS09's 80 px walkers,
-# clean run: IDF1 0.68 -> 0.76, 6 -> 4 id switches; less under pixel noise).
+# by the smaller person's height, fully from this height up (PETS09's 80 px walkers
+# kept their ids better so; docs/benchmarks.md).
 SHAPE_FULL_HEIGHT = 250.0
 _SHAPE_WEIGHT = 0.75         # at full height: position x size x (0.25 + 0.75 shape)
 

@@ -94,8 +94,8 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
         clean_dead()  # Fast DDS shared memory of processes killed with SIGKILL (pose_ros/dds_shm.py)
         rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
         # Single-threaded on purpose: heavy work runs in the nodes' own threads, and rclpy's
-        # MultiThreadedExecutor busy-spins on the GIL (measured: 300 ms vs 24 ms per frame
-        # of lock-step latency on the demo).
+        # MultiThreadedExecutor busy-spins on the GIL (it multiplied the demo's lock-step
+        # latency per frame when tried).
         executor = SingleThreadedExecutor()
         nodes = make_nodes()
         for n in nodes:

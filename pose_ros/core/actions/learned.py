@@ -273,8 +273,8 @@ class LearnedActionClassifier:
     is accepted for interface parity and not used.
 
     ``num_threads`` sets torch's intra-op threads **for the whole process** (None: leave
-    them). One thread is fastest for this tiny network (~0.5 ms) and, on a loaded
-    machine, two threads were measured 3-50x slower (threads waiting for each other).
+    them). One thread is fastest for this tiny network and, on a loaded machine, two
+    threads were measured several times slower (threads waiting for each other).
     """
 
     classes = LEARNED_CLASSES

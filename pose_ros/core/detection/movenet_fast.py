@@ -1,4 +1,4 @@
-"""MoveNet MultiPose Lightning on OpenVINO: the same TFLite file and outputs, ~1.7x faster.
+"""MoveNet MultiPose Lightning on OpenVINO: the same TFLite file and outputs, faster.
 
 OpenVINO reads the TFLite flatbuffer directly; the network is compiled once per
 input shape (a stream keeps its shape, and whole image and tiles alternate between

@@ -206,3 +206,12 @@ def test_transform_tree_chains_the_latest_transforms():
     tree.set("camera", "body_b1", (9.0, 9.0, 9.0), (0.0, 0.0, 0.0, 1.0), 0.5)   # older: ignored
     assert tree.lookup("camera", "body_b1")[0].translation == pytest.approx((0.5, 0.2, 2.5))
     assert tree.lookup("map", "body_b1") is None
+
+
+def test_graph_starts_hri_bridge_unless_turned_off():
+    from pose_ros.graph import build_graph, resolve_args
+    [hri_node] = [s for s in build_graph(resolve_args({"camera_topic": "/cam/color"})) if s.executable == "hri_bridge"]
+    assert hri_node.namespace == "/pose" and hri_node.remappings == [("image", "/cam/color")]
+    assert all(s.executable != "hri_bridge" for s in build_graph(resolve_args({"hri": "false"})))
+    with pytest.raises(ValueError):
+        resolve_args({"hri": "maybe"})

@@ -28,8 +28,7 @@ if str(REPO) not in sys.path:
 
 from pose_ros.training.demo_media import demo_video_path  # noqa: E402
 from pose_ros.core.detection.yolo import (  # noqa: E402
-    load_onnxruntime,
-    load_openvino,
+    ShapeModels,
     decode,
     letterbox,
 )
@@ -39,6 +38,7 @@ from pose_ros.core.models import (  # noqa: E402
     YOLO_PT_SHA256,
     YOLO_SIDECAR,
     YOLO_WHEEL,
+    ModelError,
     sha256_file,
     yolo_dir,
 )
@@ -82,11 +82,12 @@ def compare(raw: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
 
 def install(out: Path) -> None:
     candidate = out / YOLO_ONNX
-    runners = {"onnxruntime": load_onnxruntime(str(candidate), 2)}
+    first = (1, 3, 640, 640)
+    runners = {"onnxruntime": ShapeModels(str(candidate), "onnxruntime", 2, first)}
     try:
-        runners["openvino"] = load_openvino(str(candidate), 2)
-    except ImportError:
-        print("yolo_verify: openvino not installed, checking onnxruntime only")
+        runners["openvino"] = ShapeModels(str(candidate), "openvino", 2, first)
+    except ModelError as exc:
+        print(f"yolo_verify: openvino cannot load the model ({exc}), checking onnxruntime only")
     diffs: dict[str, dict[str, list[float]]] = {}
     for name, rgb in test_images().items():
         x = np.load(out / f"input_{name}.npy")

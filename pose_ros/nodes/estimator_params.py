@@ -136,7 +136,7 @@ ESTIMATOR_PARAMS = [
     Param("yolo.min_person_score", 0.25, "People scored below this are dropped.", 0.0, 1.0, read_only=True),
     Param("yolo.max_people", 20, "At most this many people per image (best first).", 1, 100, read_only=True),
     Param("yolo.num_threads", 2, "CPU threads of the runtime.", 1, 16, read_only=True),
-    Param("yolo.runtime", "auto", "auto = OpenVINO when installed, else ONNX Runtime.",
+    Param("yolo.engine", "auto", "Inference engine: auto = OpenVINO when installed, else ONNX Runtime.",
           choices=("auto", "openvino", "onnxruntime"), read_only=True),
     # hand signs
     Param("hand_signs.enabled", False, "Run the MediaPipe hand landmark model on crops at each tracked wrist and "

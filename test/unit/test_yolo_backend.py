@@ -17,7 +17,6 @@ from pose_ros.core.detection.yolo import (
     input_shape,
     letterbox,
     letterbox_geometry,
-    pick_runtime,
 )
 from pose_ros.core.models import (
     YOLO_ONNX,
@@ -132,8 +131,8 @@ def test_flip_fusion_mirrors_back_swaps_sides_and_averages():
 
 
 def test_options_are_checked():
-    with pytest.raises(BackendError, match="runtime"):
-        pick_runtime("tensorrt")
+    with pytest.raises(BackendError, match="engine"):
+        create_backend("yolo", engine="tensorrt")
     with pytest.raises(BackendError, match="multiple of 32"):
         create_backend("yolo", input_size=650)
 
@@ -158,9 +157,9 @@ def test_corrupt_model_says_make_yolo(tmp_path, monkeypatch):
         resolve_yolo()
     # checksum consistent but the bytes are no model: the runtime's load error, same advice
     (folder / YOLO_SIDECAR).write_text(json.dumps({"onnx_sha256": sha256_file(folder / YOLO_ONNX)}))
-    for runtime in ("onnxruntime", "openvino"):
+    for engine in ("onnxruntime", "openvino"):
         with pytest.raises(ModelError, match=r"cannot load .*yolo11n-pose.onnx.*make yolo"):
-            create_backend("yolo", runtime=runtime)
+            create_backend("yolo", engine=engine)
 
 
 # -- the real model (opt-in) -------------------------------------------------
@@ -172,10 +171,11 @@ def installed() -> None:
     resolve_yolo()   # installed but damaged: fail, do not skip
 
 
-@pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
-def test_real_model_finds_the_person_on_the_box(installed, runtime):
+@pytest.mark.parametrize("engine", ["openvino", "onnxruntime"])
+def test_real_model_finds_the_person_on_the_box(installed, engine):
     rgb = read_demo_rgb(0)
-    backend = create_backend("yolo", runtime=runtime)
+    backend = create_backend("yolo", engine=engine)
+    assert backend.engine == engine
     assert isinstance(backend, PoseBackend) and backend.name == "yolo"
     assert "AGPL-3.0" in backend.model and backend.licence.startswith("AGPL-3.0")
     people = backend.infer(rgb)

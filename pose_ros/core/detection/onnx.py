@@ -28,6 +28,7 @@ from pose_ros.core.detection.base import BackendError
 from pose_ros.core.detection.heatmap import (
     box_to_center_scale, decode_heatmaps, decode_simcc, get_affine_transform, transform_points,
 )
+from pose_ros.core.detection.runtime import Model
 from pose_ros.core.imaging.raw import as_cv2_input
 from pose_ros.core.models import ModelError, one_line
 from pose_ros.core.skeleton import NUM_COCO17, Person, mask_missing
@@ -59,6 +60,16 @@ def normalise_boxes(result: Any) -> tuple[np.ndarray, np.ndarray]:
     return boxes, scores
 
 
+def _check_options(decoder: str, box_padding: float, channel_order: str) -> None:
+    """Reject options no model could use, before the model is loaded."""
+    if decoder not in DECODERS:
+        raise BackendError(f"unknown onnx decoder {decoder!r}; choose one of {list(DECODERS)}")
+    if not box_padding > 0:
+        raise BackendError(f"onnx.box_padding must be > 0, got {box_padding}")
+    if channel_order not in ("rgb", "bgr"):
+        raise BackendError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+
+
 class OnnxBackend:
     """Top-down pose estimation with any COCO-keypoint ONNX model on the CPU.
 
@@ -76,7 +87,8 @@ class OnnxBackend:
         right for COCO, Halpe-26 and COCO-WholeBody-133 models).
     detector: see the module docstring.
     min_box_score, max_people: filter the detector's boxes (max_people 0 = no limit).
-    intra_op_threads, inter_op_threads: onnxruntime CPU threads (keep small on shared CPUs).
+    intra_op_threads: ONNX Runtime CPU threads (keep small on shared CPUs); the one engine
+        wrapper runs graphs sequentially, so there are no inter-op threads to set.
     """
 
     name = "onnx"
@@ -88,7 +100,7 @@ class OnnxBackend:
                  simcc_split_ratio: float = 2.0, blur_kernel: int = 11,
                  box_padding: float = 1.25, keypoint_indices: Sequence[int] | None = None,
                  detector: Detector | None = None, min_box_score: float = 0.0,
-                 max_people: int = 0, intra_op_threads: int = 2, inter_op_threads: int = 1,
+                 max_people: int = 0, intra_op_threads: int = 2,
                  param_prefix: str = "onnx.") -> None:
         parameter = f"{param_prefix}model_path"  # only names the caller's parameter in errors
         if not model_path or not os.path.isfile(os.fspath(model_path)):
@@ -96,17 +108,7 @@ class OnnxBackend:
                 f"ONNX pose model not found: {str(model_path or '')!r}. Set the `{parameter}` "
                 "parameter to a top-down pose model file (.onnx, COCO keypoints, e.g. an RTMPose or "
                 "HRNet export), or choose another backend.")
-        if decoder not in DECODERS:
-            raise BackendError(f"unknown onnx decoder {decoder!r}; choose one of {list(DECODERS)}")
-        if not box_padding > 0:
-            raise BackendError(f"onnx.box_padding must be > 0, got {box_padding}")
-        if channel_order not in ("rgb", "bgr"):
-            raise BackendError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise BackendError(f"onnxruntime is not installed ({exc}); run `make setup`") from exc
-
+        _check_options(decoder, box_padding, channel_order)
         self.model_path = os.fspath(model_path)
         self.model = os.path.basename(self.model_path)
         self.decoder = decoder
@@ -117,31 +119,40 @@ class OnnxBackend:
         self.min_box_score = float(min_box_score)
         self.max_people = int(max_people)
         self._bgr = channel_order == "bgr"
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(int(intra_op_threads), 1)
-        opts.inter_op_num_threads = max(int(inter_op_threads), 1)
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            self._session = ort.InferenceSession(self.model_path, sess_options=opts,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
+            # ONNX Runtime, as before the one wrapper: it reads every user export, OpenVINO not all
+            self._session: Model | None = Model(self.model_path, engine="onnxruntime",
+                                                threads=max(int(intra_op_threads), 1))
+        except ModelError as exc:
             raise ModelError(f"cannot load ONNX model {self.model_path!r}: {one_line(exc).rstrip('.')}. The file is "
                              f"truncated or not an ONNX model (a Git LFS pointer?): set `{parameter}` to a "
                              "complete .onnx pose model.") from exc
+        self._read_input(self._session, input_size)
+        self._fetch = self._pick_outputs(self._session, decoder)
+        kpi = np.arange(NUM_COCO17) if keypoint_indices is None else np.asarray(keypoint_indices, np.intp)
+        if kpi.shape != (NUM_COCO17,):
+            raise BackendError(f"keypoint_indices must list {NUM_COCO17} indices (COCO-17 order), "
+                               f"got {len(kpi)}")
+        self._kpi = kpi
+        mean_a = np.asarray(mean, np.float32).reshape(3)
+        std_a = np.asarray(std, np.float32).reshape(3)
+        if np.any(std_a == 0):
+            raise BackendError("onnx.std must not contain zeros")
+        # x_norm = x * (1/std) - mean/std: one multiply-add over the batch
+        self._gain = (1.0 / std_a).astype(np.float32)
+        self._bias = (-mean_a / std_a).astype(np.float32)
 
-        inputs = self._session.get_inputs()
-        if len(inputs) != 1:
-            raise BackendError(f"{self.model} has {len(inputs)} inputs; a top-down pose model "
+    def _read_input(self, session: Model, input_size: Sequence[int] | None) -> None:
+        """Layout (NCHW/NHWC), input size, static batch and dtype from the model's one image input."""
+        if len(session.input_names) != 1:
+            raise BackendError(f"{self.model} has {len(session.input_names)} inputs; a top-down pose model "
                                "with one image input is expected")
-        inp = inputs[0]
-        self._input_name = inp.name
-        shape = list(inp.shape)
+        name, shape = session.input_names[0], list(session.input_shapes[0])
         if len(shape) != 4:
-            raise BackendError(f"{self.model} input {inp.name!r} has shape {shape}; expected 4-D NCHW")
+            raise BackendError(f"{self.model} input {name!r} has shape {shape}; expected 4-D NCHW")
         self._nhwc = shape[3] == 3 and shape[1] != 3
         hw = (shape[1], shape[2]) if self._nhwc else (shape[2], shape[3])
-        static_hw = all(isinstance(d, int) and d > 0 for d in hw)
+        static_hw = all(d is not None for d in hw)
         if input_size is not None:
             w, h = int(input_size[0]), int(input_size[1])
             if static_hw and (h, w) != (hw[0], hw[1]):
@@ -152,46 +163,30 @@ class OnnxBackend:
         else:
             w, h = 192, 256
         self.input_size = (w, h)
-        b = shape[0]
-        self._batch = b if isinstance(b, int) and b > 0 else 0   # 0 = dynamic
-        self._dtype = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
-                       "tensor(uint8)": np.uint8}.get(inp.type)
-        if self._dtype is None:
-            raise BackendError(f"{self.model} input type {inp.type} is not supported "
+        self._batch = shape[0] or 0   # 0 = dynamic
+        dtype = session.input_dtypes[0]
+        if dtype not in (np.float32, np.float16, np.uint8):
+            raise BackendError(f"{self.model} input type {dtype} is not supported "
                                "(float32, float16 or uint8)")
+        self._dtype = dtype
 
-        outputs = self._session.get_outputs()
-        self._output_names = [o.name for o in outputs]
+    def _pick_outputs(self, session: Model, decoder: str) -> list[int]:
+        """Indices of the outputs the decoder reads: (simcc_x, simcc_y) or the heatmaps."""
+        names = session.output_names
         if decoder == "simcc":
-            if len(outputs) < 2:
+            if len(names) < 2:
                 raise BackendError(f"decoder 'simcc' needs two outputs (simcc_x, simcc_y); "
-                                   f"{self.model} has {len(outputs)}. Use decoder 'heatmap' or 'dark'.")
+                                   f"{self.model} has {len(names)}. Use decoder 'heatmap' or 'dark'.")
             # RTMPose exports name them simcc_x / simcc_y; otherwise trust the order
-            names = [n.lower() for n in self._output_names]
-            ix = [i for i, n in enumerate(names) if n.endswith("x")]
-            iy = [i for i, n in enumerate(names) if n.endswith("y")]
-            pair = (ix[0], iy[0]) if len(ix) == 1 and len(iy) == 1 else (0, 1)
-            self._fetch = [self._output_names[pair[0]], self._output_names[pair[1]]]
-        else:
-            if len(outputs[0].shape) != 4:
-                raise BackendError(f"{self.model} output {outputs[0].name!r} has shape "
-                                   f"{outputs[0].shape}; decoder {decoder!r} expects (N, K, h, w) "
-                                   "heatmaps (use decoder 'simcc' for RTMPose)")
-            self._fetch = [self._output_names[0]]
-
-        kpi = np.arange(NUM_COCO17) if keypoint_indices is None else np.asarray(keypoint_indices, np.intp)
-        if kpi.shape != (NUM_COCO17,):
-            raise BackendError(f"keypoint_indices must list {NUM_COCO17} indices (COCO-17 order), "
-                               f"got {len(kpi)}")
-        self._kpi = kpi
-
-        mean_a = np.asarray(mean, np.float32).reshape(3)
-        std_a = np.asarray(std, np.float32).reshape(3)
-        if np.any(std_a == 0):
-            raise BackendError("onnx.std must not contain zeros")
-        # x_norm = x * (1/std) - mean/std: one multiply-add over the batch
-        self._gain = (1.0 / std_a).astype(np.float32)
-        self._bias = (-mean_a / std_a).astype(np.float32)
+            low = [n.lower() for n in names]
+            ix = [i for i, n in enumerate(low) if n.endswith("x")]
+            iy = [i for i, n in enumerate(low) if n.endswith("y")]
+            return [ix[0], iy[0]] if len(ix) == 1 and len(iy) == 1 else [0, 1]
+        if len(session.output_shapes[0]) != 4:
+            raise BackendError(f"{self.model} output {names[0]!r} has shape "
+                               f"{list(session.output_shapes[0])}; decoder {decoder!r} expects (N, K, h, w) "
+                               "heatmaps (use decoder 'simcc' for RTMPose)")
+        return [0]
 
     # -- boxes ---------------------------------------------------------------
     def person_boxes(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,17 +210,21 @@ class OnnxBackend:
         return boxes, scores
 
     # -- inference -----------------------------------------------------------
+    def _run_fetch(self, batch: np.ndarray) -> list[np.ndarray]:
+        outs = self._session.run(batch)
+        return [outs[i] for i in self._fetch]
+
     def _run(self, batch: np.ndarray) -> list[np.ndarray]:
         """Run the model on an (N, ...) batch, chunked to the model's static batch size if any."""
         if self._batch == 0 or self._batch == len(batch):
-            return self._session.run(self._fetch, {self._input_name: batch})
+            return self._run_fetch(batch)
         chunks: list[list[np.ndarray]] = []
         n, b = len(batch), self._batch
         for start in range(0, n, b):
             part = batch[start:start + b]
             if len(part) < b:   # pad the last chunk to the static batch size
                 part = np.concatenate([part, np.zeros((b - len(part),) + part.shape[1:], part.dtype)])
-            chunks.append(self._session.run(self._fetch, {self._input_name: part}))
+            chunks.append(self._run_fetch(part))
         return [np.concatenate([c[i] for c in chunks])[:n] for i in range(len(self._fetch))]
 
     def infer(self, rgb: np.ndarray) -> list[Person]:
@@ -287,8 +286,10 @@ class OnnxBackend:
         return people
 
     def close(self) -> None:
-        """Release the onnxruntime session (its memory and threads)."""
-        self._session = None  # type: ignore[assignment]
+        """Release the engine (its memory and threads)."""
+        if self._session is not None:
+            self._session.close()
+        self._session = None
 
 
 __all__ = ["DECODERS", "IMAGENET_MEAN", "IMAGENET_STD", "OnnxBackend", "normalise_boxes"]

@@ -23,6 +23,13 @@ import numpy as np
 from pose_ros.core.models import ModelError, one_line
 
 ENGINES = ("auto", "openvino", "onnxruntime", "litert")
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8,
+              "tensor(int32)": np.int32, "tensor(int64)": np.int64}
+
+
+def _dims(shape: Any) -> tuple[int | None, ...]:
+    """Engine shape -> tuple with None for every dynamic or unknown dimension."""
+    return tuple(d if isinstance(d, int) and d > 0 else None for d in shape)
 
 
 def import_openvino() -> Any:
@@ -52,8 +59,21 @@ def _openvino_core() -> Any:
 _OV_CORE: Any = None
 
 
+def _numpy_type(convert: Any) -> Any:
+    """``convert()`` as a numpy dtype, or None where the engine's type has no numpy name."""
+    try:
+        return np.dtype(convert())
+    except Exception:
+        return None
+
+
 class Model:
-    """A loaded model on one engine; ``engine`` says which one it got."""
+    """A loaded model on one engine; ``engine`` says which one it got.
+
+    ``input_shapes`` / ``output_shapes`` (None for a dynamic dimension) and ``input_dtypes``
+    (None for a type numpy has no name for) let a backend check a user's model file
+    without knowing the engine.
+    """
 
     def __init__(self, path: Path | str, engine: str = "auto", threads: int = 1,
                  input_shape: tuple[int, ...] | None = None) -> None:
@@ -90,11 +110,17 @@ class Model:
             model.reshape({model.inputs[0].get_any_name(): list(self.input_shape)})
         compiled = core.compile_model(model, "CPU", {
             "INFERENCE_NUM_THREADS": self.threads, "PERFORMANCE_HINT": "LATENCY",
-            "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": "f32"})
+            "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": "f32",   # no silent bf16 on CPUs that have it
+            "ENABLE_CPU_PINNING": False})   # pinned threads stall when other nodes share the cores
         self._request = compiled.create_infer_request()
         self._outputs = list(compiled.outputs)
         self.input_names = [p.get_any_name() for p in compiled.inputs]
         self.output_names = [p.get_any_name() for p in self._outputs]
+        self.input_shapes = [_dims(d.get_length() if d.is_static else None for d in p.get_partial_shape())
+                             for p in compiled.inputs]
+        self.output_shapes = [_dims(d.get_length() if d.is_static else None for d in p.get_partial_shape())
+                              for p in self._outputs]
+        self.input_dtypes = [_numpy_type(p.get_element_type().to_dtype) for p in compiled.inputs]
         self._run = self._run_openvino
 
     def _run_openvino(self, inputs: tuple[np.ndarray, ...]) -> list[np.ndarray]:
@@ -112,6 +138,9 @@ class Model:
         self._session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self._session.get_inputs()]
         self.output_names = [o.name for o in self._session.get_outputs()]
+        self.input_shapes = [_dims(i.shape) for i in self._session.get_inputs()]
+        self.output_shapes = [_dims(o.shape) for o in self._session.get_outputs()]
+        self.input_dtypes = [_ORT_TYPES.get(i.type) for i in self._session.get_inputs()]
         self._run = self._run_onnxruntime
 
     def _run_onnxruntime(self, inputs: tuple[np.ndarray, ...]) -> list[np.ndarray]:
@@ -132,6 +161,9 @@ class Model:
         self._out_idx = [d["index"] for d in interp.get_output_details()]
         self.input_names = [d["name"] for d in interp.get_input_details()]
         self.output_names = [d["name"] for d in interp.get_output_details()]
+        self.input_shapes = [_dims(d["shape_signature"]) for d in interp.get_input_details()]
+        self.output_shapes = [_dims(d["shape_signature"]) for d in interp.get_output_details()]
+        self.input_dtypes = list(self._in_dtype)
         self._run = self._run_litert
 
     def _run_litert(self, inputs: tuple[np.ndarray, ...]) -> list[np.ndarray]:

@@ -9,19 +9,20 @@ happen here in numpy.
 The input keeps the image's aspect: the longer side is scaled to ``input_size`` and
 the shorter side padded up to a multiple of 32 (Ultralytics' "rect" letterbox, grey
 114), so a 640x480 camera runs at 640x480 with no padding at all and 16:9 at 640x384.
-Runs on OpenVINO or ONNX Runtime (``runtime``); OpenVINO compiles one static-shape
+Runs on OpenVINO or ONNX Runtime (``engine``, as for thunder) through the one engine
+wrapper (:mod:`pose_ros.core.detection.runtime`); OpenVINO compiles one static-shape
 model per input shape, which a camera keeps.
 """
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 
 import cv2
 import numpy as np
 
 from pose_ros.core.detection.base import BackendError
+from pose_ros.core.detection.runtime import Model
 from pose_ros.core.geometry import iou_matrix, nms
 from pose_ros.core.imaging.raw import as_cv2_input
 from pose_ros.core.models import YOLO_LICENCE, ModelError, one_line, resolve_yolo
@@ -29,7 +30,7 @@ from pose_ros.core.skeleton import COCO17_FLIP, NUM_COCO17, Person, mask_missing
 
 STRIDE = 32
 PAD_VALUE = 114          # Ultralytics' letterbox grey
-RUNTIMES = ("auto", "openvino", "onnxruntime")
+ENGINES = ("auto", "openvino", "onnxruntime")
 _ROWS = 5 + 3 * NUM_COCO17   # cx, cy, w, h, person score, 17 x (x, y, score)
 
 
@@ -146,50 +147,32 @@ def fuse_flipped(direct: tuple[np.ndarray, np.ndarray, np.ndarray], mirrored: tu
     return boxes[order], scores[order], kp[order]
 
 
-def load_openvino(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray]:
-    """OpenVINO CPU runner: one static-shape compiled model per input shape (compiled on first use)."""
-    from pose_ros.core.detection.runtime import import_openvino
+class ShapeModels:
+    """YOLO's raw output for any input shape, through the one engine wrapper (:mod:`runtime`).
 
-    core = import_openvino().Core()
-    model = core.read_model(path)
-    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
-              "INFERENCE_PRECISION_HINT": "f32",   # no silent bf16 on CPUs that have it
-              "ENABLE_CPU_PINNING": False}         # pinned threads stall when other nodes share the cores
-    requests: dict[tuple[int, ...], object] = {}
+    ONNX Runtime runs the dynamic-shape graph as it is; OpenVINO compiles one static-shape
+    model per input shape on first use (a camera keeps one). Loading checks the file at
+    once: ``auto`` gets OpenVINO when it loads the file (faster on this model, see
+docs/benchmarks.md), else ONNX Runtime.
+    """
 
-    def run(x: np.ndarray) -> np.ndarray:
-        req = requests.get(x.shape)
-        if req is None:
-            m = model.clone()
-            m.reshape({m.input(0).get_any_name(): list(x.shape)})
-            req = core.compile_model(m, "CPU", config).create_infer_request()
-            requests[x.shape] = req
-        return req.infer({0: x})[0]
+    def __init__(self, path: str, engine: str, threads: int, first_shape: tuple[int, ...]) -> None:
+        first = Model(path, engine=engine, threads=threads, input_shape=first_shape)
+        self.engine, self.path, self.threads = first.engine, path, threads
+        self._models: dict[tuple[int, ...], Model] = {first_shape: first}
+        self._dynamic = first if first.engine == "onnxruntime" else None
 
-    return run
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        model = self._dynamic or self._models.get(x.shape)
+        if model is None:
+            model = self._models[x.shape] = Model(self.path, self.engine, self.threads, input_shape=x.shape)
+        return model.run(x)[0]
 
-
-def load_onnxruntime(path: str, threads: int) -> Callable[[np.ndarray], np.ndarray]:
-    """ONNX Runtime CPU runner (dynamic shapes)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})[0]
-
-
-def pick_runtime(runtime: str) -> str:
-    """'auto' -> openvino when installed (faster on this model, docs/benchmarks.md), else onnxruntime."""
-    if runtime not in RUNTIMES:
-        raise BackendError(f"yolo runtime must be one of {list(RUNTIMES)}, got {runtime!r}")
-    if runtime != "auto":
-        return runtime
-    import importlib.util
-    return "openvino" if importlib.util.find_spec("openvino") is not None else "onnxruntime"
+    def close(self) -> None:
+        """Drop every compiled model."""
+        for model in self._models.values():
+            model.close()
+        self._models.clear()
 
 
 class YoloPoseBackend:
@@ -199,7 +182,7 @@ class YoloPoseBackend:
     licence = YOLO_LICENCE
 
     def __init__(self, input_size: int = 640, min_person_score: float = 0.25, min_keypoint_score: float = 0.05,
-                 iou_threshold: float = 0.7, max_people: int = 20, num_threads: int = 2, runtime: str = "auto",
+                 iou_threshold: float = 0.7, max_people: int = 20, num_threads: int = 2, engine: str = "auto",
                  flip: bool = False, param_prefix: str = "") -> None:
         """``flip`` also runs the mirrored image and averages matched people (twice the time);
         ``param_prefix`` is accepted like the other backends' (no model path parameter here)."""
@@ -207,23 +190,23 @@ class YoloPoseBackend:
             raise BackendError(f"yolo input_size must be a positive multiple of 32, got {input_size}")
         if max_people < 1:
             raise BackendError(f"yolo max_people must be >= 1, got {max_people}")
+        if engine not in ENGINES:
+            raise BackendError(f"yolo engine must be one of {list(ENGINES)}, got {engine!r}")
         self.input_size = int(input_size)
         self.min_person_score = float(min_person_score)
         self.min_keypoint_score = float(min_keypoint_score)
         self.iou_threshold = float(iou_threshold)
         self.max_people = int(max_people)
         self.flip = bool(flip)
-        self.runtime = pick_runtime(runtime)
         path, self.record = resolve_yolo()
         self.model_path = path
-        loader = load_openvino if self.runtime == "openvino" else load_onnxruntime
         try:
-            self._run: Callable[[np.ndarray], np.ndarray] | None = loader(os.fspath(path), max(1, int(num_threads)))
-        except ImportError as exc:
-            raise BackendError(f"{self.runtime} is not installed ({exc}); run `make setup`") from exc
-        except Exception as exc:  # both runtimes raise their own exception types
+            self._run: ShapeModels | None = ShapeModels(os.fspath(path), engine, max(1, int(num_threads)),
+                                                        (1, 3, self.input_size, self.input_size))
+        except ModelError as exc:
             raise ModelError(f"cannot load {path} ({one_line(exc)}); run `make yolo` again") from exc
-        self.model = f"yolo11n-pose ({path.name}, {self.runtime}; weights licence {self.licence})"
+        self.engine = self._run.engine
+        self.model = f"yolo11n-pose ({path.name}, {self.engine}; weights licence {self.licence})"
         self._inputs: dict[tuple[int, int], np.ndarray] = {}
         # stated at every start-up (the node also logs ``model``): an AGPL-3.0 model is running
         logging.getLogger(__name__).info("backend yolo: %s", self.model)
@@ -257,11 +240,13 @@ class YoloPoseBackend:
         return to_people(*arrays, self.min_keypoint_score)
 
     def close(self) -> None:
-        """Drop the runtime session (its memory and threads)."""
+        """Drop the engine's models (their memory and threads)."""
+        if self._run is not None:
+            self._run.close()
         self._run = None
         self._inputs.clear()
 
 
-__all__ = ["RUNTIMES", "YoloPoseBackend", "decode", "decode_arrays", "fuse_flipped", "input_shape",
+__all__ = ["ENGINES", "ShapeModels", "YoloPoseBackend", "decode", "decode_arrays", "fuse_flipped", "input_shape",
            "letterbox", "letterbox_geometry",
-           "pick_runtime", "to_people"]
+           "to_people"]

@@ -11,6 +11,7 @@ shared memory, pose_ros/dds_shm.py). The respawned process itself starts through
 """
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -56,8 +57,49 @@ def after_exit(policy: RespawnPolicy, name: str, code: int, restarts: int) -> tu
     return what, None
 
 
-class _Stop(Exception):
-    """SIGTERM to the supervisor: stop the graph like Ctrl-C does."""
+class _Stop(BaseException):
+    """Ctrl-C or SIGTERM to the supervisor while no graph process runs (during respawn_delay); a
+    BaseException, as KeyboardInterrupt, so that no ``except Exception`` on the way swallows it."""
+
+
+class _Signals:
+    """SIGINT and SIGTERM to the supervisor, counted: the first stops the graph (SIGINT to it), a second
+    is ignored while the graph finishes its shutdown, a third kills it (SIGKILL). Nothing is raised
+    while a graph process runs, so no signal interrupts the supervisor half-way."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = 0.0
+        self.child: subprocess.Popen | None = None
+
+    def __call__(self, signum, frame) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.first = time.monotonic()
+        child = self.child
+        if child is None:
+            if self.count == 1:
+                raise _Stop()
+            return
+        if self.count == 1 or self.count >= 3:
+            self.forward(signal.SIGINT if self.count == 1 else signal.SIGKILL)
+
+    def forward(self, sig: int) -> None:
+        child = self.child
+        if child is not None and child.returncode is None:
+            try:
+                os.kill(child.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, child: subprocess.Popen) -> int:
+        """The child's exit code; once asked to stop it gets STOP_TIMEOUT s, then SIGKILL."""
+        while True:
+            try:
+                return child.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if self.count and time.monotonic() - self.first > STOP_TIMEOUT:
+                    self.forward(signal.SIGKILL)
 
 
 def supervise(argv_args: dict[str, str], policy: RespawnPolicy, log: Callable[[str], None] | None = None) -> int:
@@ -66,12 +108,13 @@ def supervise(argv_args: dict[str, str], policy: RespawnPolicy, log: Callable[[s
     The child is ``pose-ros run`` with the same arguments and ``respawn:=false``. It is
     started again ``policy.delay`` seconds after it dies by a signal or with an exit code
     other than 0 (a normal stop) and 2 (bad input at start-up: a respawn would fail the
-    same way), at most ``policy.max_retries`` times, and every restart is logged. When the
-    retries are used up the supervisor returns the last exit code (1 for a signal).
-    Ctrl-C (SIGINT) or SIGTERM to the supervisor stops the child (SIGINT, then SIGKILL
-    after ``STOP_TIMEOUT`` s) and returns 0. The child
-    runs in its own process group, so a terminal Ctrl-C reaches it once, through the
-    supervisor, and it is sent SIGTERM if the supervisor itself dies.
+    same way), at most ``policy.max_retries`` times, and every restart is logged (see
+    :func:`after_exit`). When the retries are used up the supervisor returns the last exit
+    code (1 for a signal). Ctrl-C (SIGINT) or SIGTERM to the supervisor stops the child
+    with SIGINT and returns 0 once it has exited; a second one is ignored (the graph is
+    finishing its shutdown), a third one, or ``STOP_TIMEOUT`` s, kills it. The child runs in
+    its own process group, so a terminal Ctrl-C reaches it once, through the supervisor,
+    and it is sent SIGTERM if the supervisor itself dies.
     """
     def say(msg: str) -> None:
         (log or (lambda m: print(m, file=sys.stderr, flush=True)))(f"pose-ros run: {msg}")
@@ -79,19 +122,20 @@ def supervise(argv_args: dict[str, str], policy: RespawnPolicy, log: Callable[[s
     given = {k: v for k, v in argv_args.items() if k != "respawn"}
     cmd = [sys.executable, "-m", "pose_ros.cli", "run", *(f"{k}:={v}" for k, v in given.items()), "respawn:=false"]
     die_with_parent = parent_death_signal()
-
-    def on_term(signum, frame):
-        raise _Stop()
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    child: subprocess.Popen | None = None
+    signals = _Signals()
+    previous = {s: signal.signal(s, signals) for s in (signal.SIGINT, signal.SIGTERM)}
     restarts = 0
     try:
         while True:
-            child = subprocess.Popen(cmd, process_group=0, preexec_fn=die_with_parent)
+            signals.child = child = subprocess.Popen(cmd, process_group=0, preexec_fn=die_with_parent)
+            if signals.count:  # arrived while it was being started
+                signals.forward(signal.SIGINT)
             say(f"graph started in process {child.pid}" + (f" (respawn {restarts})" if restarts else ""))
-            code = child.wait()
-            child = None
+            code = signals.wait(child)
+            if signals.count:
+                say(f"graph stopped ({describe_exit(code)})")
+                return 0
+            signals.child = None
             what, line = after_exit(policy, "graph", code, restarts)
             if line:
                 say(line)
@@ -103,24 +147,9 @@ def supervise(argv_args: dict[str, str], policy: RespawnPolicy, log: Callable[[s
                 return code if code > 0 else 1
             restarts += 1
             time.sleep(policy.delay)
-    except (KeyboardInterrupt, _Stop):
-        if child is not None:
-            _stop_child(child)
+    except _Stop:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _stop_child(child: subprocess.Popen) -> None:
-    """SIGINT (the graph shuts down cleanly), SIGKILL if it does not within STOP_TIMEOUT."""
-    for sig, wait in ((signal.SIGINT, STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
-        if child.poll() is not None:
-            return
-        try:
-            child.send_signal(sig)
-            child.wait(wait)
-        except subprocess.TimeoutExpired:
-            continue
-        except KeyboardInterrupt:  # a second Ctrl-C: do not wait any longer
-            continue
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 

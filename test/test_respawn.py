@@ -123,10 +123,11 @@ def test_respawn_step_cleans_the_dead_process_shared_memory_before_the_restart(p
         codes = iter([-signal.SIGKILL, 0])  # killed, then a normal stop after the respawn
 
         class Child:
-            pid = 4242
+            pid, returncode = 4242, None
 
-            def wait(self):
-                return next(codes)
+            def wait(self, timeout=None):
+                self.returncode = next(codes)
+                return self.returncode
 
         left_at_start = []
 
@@ -216,6 +217,29 @@ def test_runner_respawns_a_killed_graph(person_clip, tmp_path):
     assert "respawn 1 in 0.5 s" in out and "(respawn 1)" in out, out[-3000:]
     assert "Traceback" not in out, out[-3000:]
     assert wait_for(lambda: not psutil.pid_exists(second.pid), 10), "Ctrl-C stops the graph too"
+
+
+@pytest.mark.timeout(180)
+def test_supervised_graph_finishes_its_shutdown_on_a_second_ctrl_c(person_clip, tmp_path):
+    """Ctrl-C twice to `pose-ros run respawn:=true`: the second one comes while the graph is stopping (its
+    deactivate line) and must not cut it short; the graph exits 0 and so does the supervisor (before, the
+    second Ctrl-C made the supervisor SIGKILL the graph)."""
+    log = tmp_path / "run.log"
+    ros = RosSession()
+    got = ros.collect(SkeletonArray, "/pose/skeletons")
+    proc = start(_run_cmd(person_clip, tmp_path, "respawn:=true"), log)
+    try:
+        assert wait_for(lambda: len(got) >= 1, 90), log.read_text()[-3000:]
+        os.killpg(proc.pid, signal.SIGINT)  # the supervisor's group, as a terminal's Ctrl-C (the graph has its own)
+        assert wait_for(lambda: "deactivate: done" in log.read_text(), 30), log.read_text()[-3000:]
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(30)
+    finally:
+        stop(proc)
+        ros.close()
+    out = log.read_text()
+    assert code == 0 and "graph stopped (exit code 0)" in out, out[-3000:]
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out, out[-3000:]
 
 
 @pytest.mark.timeout(180)

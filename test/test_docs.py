@@ -97,3 +97,49 @@ def test_the_source_checks_can_fail():
     assert not found("/humans/faces/<id>/roi", patterns)
     assert not found("people counted", patterns)
     assert "skeletons" in created_topics(module_file("action_classifier"))
+
+
+def _resolve(name: str, namespace: str) -> str:
+    return name if name.startswith("/") else namespace.rstrip("/") + "/" + name
+
+
+def _type(name: str) -> str:
+    return name.replace("/msg/", "/")
+
+
+def test_running_nodes_have_the_declared_topics_and_types():
+    """The cheap nodes, started in this process: every unconditional topic is there with its type, and
+    every topic there is declared (pose_estimator and video_source need a model / a source: source check)."""
+    import rclpy
+    from rosutil import wait_for
+
+    overrides = {"action_classifier": {"actions.model": "rules"}}
+    ignored = {"/rosout", "/parameter_events"}
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    try:
+        for name in ("pose_tracker", "action_classifier", "hri_bridge", "hands_up_stop", "follow_person",
+                     "point_target"):
+            from rclpy.parameter import Parameter
+            params = [Parameter(k, value=v) for k, v in overrides.get(name, {}).items()]
+            node = node_class(name)(context=ctx, parameter_overrides=params)
+            try:
+                iface = NODES[name]
+                for kind, declared, query in (
+                        ("publishes", iface.publishes, node.get_publisher_names_and_types_by_node),
+                        ("subscribes", iface.subscribes, node.get_subscriber_names_and_types_by_node)):
+                    ns = node.get_namespace()
+                    want = {_resolve(t.name, ns): _type(t.type) for t in declared}
+                    must = {_resolve(t.name, ns) for t in declared if not t.when and "<" not in t.name}
+
+                    def actual():
+                        return {n: _type(ts[0]) for n, ts in query(node.get_name(), node.get_namespace())
+                                if n not in ignored and not n.endswith("/transition_event")}
+                    assert wait_for(lambda: must <= set(actual()), 10.0), f"{name} {kind}: {sorted(actual())}"
+                    got = actual()
+                    assert set(got) <= set(want), f"{name} {kind} undeclared: {sorted(set(got) - set(want))}"
+                    assert all(want[n] == t for n, t in got.items()), f"{name} {kind} types: {got} vs {want}"
+            finally:
+                node.destroy_node()
+    finally:
+        rclpy.shutdown(context=ctx)

@@ -221,6 +221,8 @@ def build_graph(args: dict[str, str]) -> list[NodeSpec]:
     if as_bool(args["actions"]):
         nodes.append(NodeSpec("action_classifier", "action_classifier", ns, [], dict(common)))
     if as_bool(args["hri"]):  # image: only for /humans/bodies/<id>/cropped, subscribed while someone listens
-        nodes.append(NodeSpec("hri_bridge", "hri_bridge", ns, [("image", cam)], dict(common)))
+        hri = {**common, **({"compressed": est["compressed"]} if "compressed" in est else {})}
+        nodes.append(NodeSpec("hri_bridge", "hri_bridge", ns,
+                              [("image", cam), ("image/compressed", cam + "/compressed")], hri))
     return nodes
 

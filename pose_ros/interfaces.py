@@ -166,6 +166,8 @@ NODES: dict[str, NodeInterface] = {
             Topic("gestures", "pose_ros/GestureArray", OUT, "-> gesture"),
             Topic("image", "sensor_msgs/Image", "image_reliability, keep last 1", "for cropped",
                   "while someone listens to a cropped topic"),
+            Topic("image/compressed", "sensor_msgs/CompressedImage", "image_reliability, keep last 1",
+                  "for cropped, instead of image", "compressed: true, while someone listens to a cropped topic"),
         ),
         publishes=(
             Topic("/humans/bodies/tracked", "hri_msgs/IdsList", OUT, "ids of the confirmed bodies, every frame"),

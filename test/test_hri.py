@@ -309,3 +309,56 @@ def test_nobody_listening_costs_no_conversion_no_frames_no_image(monkeypatch):
         ex.shutdown(timeout_sec=1.0)
         node.destroy_node()
         rclpy.try_shutdown(context=ctx)
+
+
+def test_cropped_from_a_compressed_camera():
+    """compressed: true crops from image/compressed (a JPEG here), decoded once per frame."""
+    import cv2
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import CompressedImage
+
+    from pose_ros.msg import Keypoint
+    from pose_ros.nodes.hri_bridge import HriBridgeNode
+    from pose_ros.spin import BackgroundSpin
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = HriBridgeNode(context=ctx, namespace="/pose",
+                         parameter_overrides=[rclpy.parameter.Parameter("compressed", value=True)])
+    ex = SingleThreadedExecutor(context=ctx)
+    ex.add_node(node)
+    spin = BackgroundSpin(ex, ctx)
+    ros = RosSession("crop_consumer")
+    try:
+        def frame(i: int) -> SkeletonArray:
+            msg = SkeletonArray(image_width=640, image_height=480)
+            msg.header.frame_id, msg.header.stamp.sec = "camera", i
+            s = Skeleton(id="a3f", track_state=Skeleton.STATE_TRACKED, score=0.9, x_min=100.0, y_min=50.0,
+                         x_max=180.0, y_max=250.0)
+            s.keypoints = [Keypoint(x=140.0, y=60.0 + 10 * k, score=0.9) for k in range(17)]
+            msg.skeletons.append(s)
+            return msg
+
+        node._on_skeletons(frame(0))   # the body's publishers
+        crops = ros.collect(Image, "/humans/bodies/ba3f/cropped")
+        assert wait_for(lambda: node.bodies["ba3f"]["cropped"].get_subscription_count() > 0, 30)
+        node._on_skeletons(frame(1))   # someone listens: the image is subscribed from now on
+        assert node._image_sub is not None and node._image_sub.topic_name == "/pose/image/compressed"
+        bgr = np.zeros((480, 640, 3), np.uint8)
+        bgr[50:250, 100:180] = (0, 0, 255)   # the body's box in red
+        ok, jpeg = cv2.imencode(".jpg", bgr)
+        img = CompressedImage(format="jpeg", data=jpeg.tobytes())
+        img.header = frame(2).header
+        node._on_image(img)
+        node._on_skeletons(frame(2))
+        assert wait_for(lambda: len(crops) >= 1, 10)
+        c = crops[0]
+        assert (c.width, c.height, c.encoding, c.header.stamp.sec) == (80, 200, "bgr8", 2)
+        px = np.frombuffer(bytes(c.data), np.uint8).reshape(200, 80, 3)
+        assert px[..., 2].mean() > 200 and px[..., :2].mean() < 40, "the box's pixels, in bgr8"
+    finally:
+        ros.close()
+        spin.stop()
+        ex.shutdown(timeout_sec=1.0)
+        node.destroy_node()
+        rclpy.try_shutdown(context=ctx)

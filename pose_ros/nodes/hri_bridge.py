@@ -1,7 +1,8 @@
 """hri_bridge: pose_ros's tracked skeletons, actions and gestures as REP-155 (ROS4HRI) bodies.
 
 Subscribes (relative names, in the graph's namespace): ``skeletons``, ``actions``,
-``gestures`` and, only while someone subscribes to a ``cropped`` topic, ``image``.
+``gestures`` and, only while someone subscribes to a ``cropped`` topic, ``image`` (or
+``image/compressed`` with ``compressed``).
 Publishes, as ``hri_body_detect`` does:
 
 * ``/humans/bodies/tracked`` (hri_msgs/IdsList): the confirmed bodies of every frame;
@@ -25,7 +26,7 @@ from geometry_msgs.msg import Point, PointStamped, Quaternion, TransformStamped,
 from hri_msgs.msg import BodyPosture, Gesture, IdsList, NormalizedPointOfInterest2D, \
     NormalizedRegionOfInterest2D, Skeleton2D
 from rclpy.node import Node
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 from pose_ros.core import hri
 from pose_ros.core.skeleton import Frame3D, TrackState
@@ -33,7 +34,7 @@ from pose_ros.msg import ActionArray, GestureArray, SkeletonArray
 from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter
 from pose_ros.nodes.params import Param, ParamSet
-from pose_ros.nodes.pose_estimator import OUT_QOS, image_qos
+from pose_ros.nodes.qos import OUT_QOS, image_qos
 from pose_ros.nodes.ratelog import RateLimitedLog
 
 try:  # a system ROS install has tf2_ros; the PyPI venv does not
@@ -56,6 +57,8 @@ HRI_PARAMS = [
           "listens to a cropped topic)."),
     Param("image_reliability", "best_effort", "QoS reliability of the image subscription for cropped.",
           choices=("best_effort", "reliable"), read_only=True),
+    Param("compressed", False, "cropped cuts from image/compressed (CompressedImage) instead of image, for a "
+          "camera that pose_estimator reads compressed.", read_only=True),
 ]
 BODY_TOPICS = ("roi", "cropped", "skeleton2d", "posture", "gesture", "position", "velocity")
 _TYPES = {"roi": NormalizedRegionOfInterest2D, "cropped": Image, "skeleton2d": Skeleton2D,
@@ -224,7 +227,8 @@ class HriBridgeNode(Node):
     def _update_image_subscription(self) -> None:
         wanted = self.params["crop"] and any(_listened(pubs["cropped"]) for pubs in self.bodies.values())
         if wanted and self._image_sub is None:
-            self._image_sub = self.create_subscription(Image, "image", self._on_image,
+            kind, topic = (CompressedImage, "image/compressed") if self.params["compressed"] else (Image, "image")
+            self._image_sub = self.create_subscription(kind, topic, self._on_image,
                                                        image_qos(self.params["image_reliability"]))
         elif not wanted and self._image_sub is not None:
             self.destroy_subscription(self._image_sub)
@@ -232,26 +236,28 @@ class HriBridgeNode(Node):
             self._images.clear()
             self._rgb = (None, None)
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, msg: Image | CompressedImage) -> None:
         self._images.append(msg)
 
-    def _image_for(self, header) -> Image | None:
+    def _image_for(self, header) -> Image | CompressedImage | None:
         for img in reversed(self._images):
             if img.header.stamp == header.stamp:
                 return img
         return None
 
-    def _publish_crop(self, pub, header, image: Image, box: np.ndarray) -> None:
-        r = hri.crop_box(box, image.width, image.height)
-        if r is None:
-            return
+    def _publish_crop(self, pub, header, image: Image | CompressedImage, box: np.ndarray) -> None:
         if self._rgb[0] is not image:   # decoded once per frame, whatever the number of bodies
             try:
-                self._rgb = (image, conv.image_msg_to_rgb(image))
+                rgb = conv.compressed_msg_to_rgb(image) if isinstance(image, CompressedImage) \
+                    else conv.image_msg_to_rgb(image)
             except Exception as exc:  # an encoding we cannot read: say so once in a while
                 self.errors.error("image", f"cropped skipped: {conv.image_problem(exc)}")
                 return
+            self._rgb = (image, rgb)
         rgb = self._rgb[1]
+        r = hri.crop_box(box, rgb.shape[1], rgb.shape[0])
+        if r is None:
+            return
         x0, y0, x1, y1 = r
         self.stats["crops"] += 1
         pub.publish(conv.bgr_to_image_msg(rgb[y0:y1, x0:x1, ::-1], header))

@@ -211,7 +211,11 @@ def test_transform_tree_chains_the_latest_transforms():
 def test_graph_starts_hri_bridge_unless_turned_off():
     from pose_ros.graph import build_graph, resolve_args
     [hri_node] = [s for s in build_graph(resolve_args({"camera_topic": "/cam/color"})) if s.executable == "hri_bridge"]
-    assert hri_node.namespace == "/pose" and hri_node.remappings == [("image", "/cam/color")]
+    assert hri_node.namespace == "/pose"
+    assert hri_node.remappings == [("image", "/cam/color"), ("image/compressed", "/cam/color/compressed")]
+    assert "compressed" not in hri_node.overrides   # the params file's value applies
+    [hri_node] = [s for s in build_graph(resolve_args({"compressed": "true"})) if s.executable == "hri_bridge"]
+    assert hri_node.overrides["compressed"] is True   # cropped reads what the estimator reads
     assert all(s.executable != "hri_bridge" for s in build_graph(resolve_args({"hri": "false"})))
     with pytest.raises(ValueError):
         resolve_args({"hri": "maybe"})

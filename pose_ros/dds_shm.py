@@ -8,15 +8,19 @@ every killed publisher of large frames leaks its 32 MB segment
 and never reused, so a dead one serves nobody.
 
 The listening *ports* (``fastrtps_port<N>`` + ``_el``/``_sl`` + ``sem.*_mutex``) are
-left alone on purpose. A respawned node usually takes the dead one's participant
-index, hence its port number, and Fast DDS is built for that: the new listener
-reopens the existing port, which the live publishers still have open, so data flows
-again. Removing the port file instead makes the new listener create a fresh one while
-every live publisher keeps writing into the old, unlinked one, for good whenever the
-killed listener died in the middle of a read (Fast DDS can only tell a dead listener
-from one that waits): the respawned node then never hears its camera again. That is
-the likeliest reading of the rare kill -9 respawn failures test/test_dds_shm.py saw
-under load while ports were removed too. Keeping them did not cure it either: a
+left alone on purpose: they are Fast DDS's to recover. A respawned node usually takes the
+dead one's port number; Fast DDS 2.14 finds that port's ``_el`` unlocked ("zombie") and
+resets it itself (``SharedMemGlobal::open_port_internal``: the segment is removed and
+created anew; seen here as a new inode of ``fastrtps_port<N>`` after a respawn). A live
+publisher keeps writing into the old, unlinked segment until its watchdog has marked that
+port not ok (a dead listener's status stops changing) and it reopens the port by name:
+then data flows again. Fast DDS can only tell a dead listener that was waiting or reading
+from a live one; one killed elsewhere in its loop leaves the old port "ok" and full, and
+that publisher never reaches the respawned node (the path only per-node respawn takes:
+under ``pose-ros run`` every participant of the graph dies and comes back together).
+That is the likeliest reading of the rare kill -9 respawn failures test/test_dds_shm.py
+saw under load (removing the port files here only did first what Fast DDS does anyway).
+Keeping them did not cure it: a
 respawned estimator then once failed to lock the kept port (``Failed init_port ...:
 open_and_lock_file failed``) and stayed deaf, its port segment gone under its lock. A
 port's inter-process mutex is broken after 2 s of waiting, so the more processes open

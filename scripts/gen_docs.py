@@ -71,8 +71,9 @@ def value_range(p) -> str:
 
 
 def topic_rows(direction: str, topics: tuple[Topic, ...]) -> list[str]:
-    return [f"| {direction} | `{t.name}` | `{t.type}` | {cell(t.qos)} | {cell(t.when) or 'always'} | {cell(t.what)} |"
-            for t in topics]
+    def when(t: Topic) -> str:
+        return cell(t.when) or ("per tracked body" if "<id>" in t.name else "always")
+    return [f"| {direction} | `{t.name}` | `{t.type}` | {cell(t.qos)} | {when(t)} | {cell(t.what)} |" for t in topics]
 
 
 def launch_role(name: str) -> str:

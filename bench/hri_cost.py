@@ -45,7 +45,7 @@ from tf2_msgs.msg import TFMessage
 
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
 from pose_ros.nodes.hri_bridge import HriBridgeNode
-from pose_ros.nodes.pose_estimator import OUT_QOS
+from pose_ros.nodes.qos import OUT_QOS
 from pose_ros.spin import BackgroundSpin
 
 W, H = 640, 480

@@ -43,7 +43,7 @@ def make_recorder(out_dir: Path, fps: float):
 
     from pose_ros.msg import ActionArray, SkeletonArray
     from pose_ros.nodes.conversions import image_msg_to_rgb
-    from pose_ros.nodes.pose_estimator import OUT_QOS
+    from pose_ros.nodes.qos import OUT_QOS
 
     class DemoRecorder(Node):
         def __init__(self) -> None:

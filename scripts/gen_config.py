@@ -59,7 +59,7 @@ def render() -> str:
                 desc += f" One of: {', '.join(map(str, p.choices))}."
             if p.min is not None and p.max is not None and not p.choices:
                 desc += f" Range {p.min}..{p.max}."
-            if p.read_only:
+            if p.reload:
                 desc += " (start-up only)"
             out.append(f"    # {desc}")
             out.append(f"    {p.name}: {fmt(p.default)}")

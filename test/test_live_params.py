@@ -6,7 +6,6 @@ the test can hold its processing lock; pose_tracker runs as its own process over
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -50,21 +49,87 @@ def test_estimator_refuses_low_score_above_high_score(estimator):
     assert tr.reid_window == 20.0 and tr.reset_gap == 20.0
 
 
+class WatchedLock:
+    """The processing lock, saying when another thread starts waiting for it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting = threading.Event()
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            self.waiting.set()
+        self.lock.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
+
+
 def test_estimator_changes_wait_for_the_frame_in_hand(estimator):
-    """The smoother used to be reset on the executor thread while the worker used it."""
+    """The smoother used to be reset on the executor thread while the worker used it.
+
+    No sleep: the change must reach the processing lock (else it bypassed it), and nothing
+    may have changed by then; it is applied once the frame in hand is done.
+    """
     sm = estimator.pipeline.smoother
     done = threading.Event()
+    lock = estimator._proc_lock = WatchedLock()
 
     def change() -> None:
         estimator.set_parameters([Parameter("smoother.beta", value=0.5)])
         done.set()
 
-    with estimator._proc_lock:          # as the worker holds it while processing a frame
+    with lock:          # as the worker holds it while processing a frame
         th = threading.Thread(target=change, daemon=True)
         th.start()
-        time.sleep(0.5)
+        assert lock.waiting.wait(5.0) or done.is_set(), "the change never came to the processing lock"
         assert not done.is_set() and sm.beta == 0.05, "changed in the middle of a frame"
     assert done.wait(5.0) and sm.beta == 0.5
+
+
+@pytest.fixture
+def idle_node(request):
+    """An unconfigured node of the class given by ``request.param`` (no model loaded)."""
+    import importlib
+    module, cls = request.param.split(":")
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = getattr(importlib.import_module(module), cls)(
+        context=ctx, parameter_overrides=[Parameter("autostart", value=False)])
+    try:
+        yield node
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=ctx)
+
+
+@pytest.mark.parametrize("idle_node", ["pose_ros.nodes.pose_estimator:PoseEstimatorNode"], indirect=True)
+def test_estimator_checks_live_params_while_unconfigured(idle_node):
+    """Unconfigured (no tracker yet) or with tracking off, a bad combination used to be
+    accepted and made the next configure fail; and a refused change must not mark the
+    model for reloading."""
+    assert idle_node.pipeline is None and idle_node.state == "unconfigured"
+    res = idle_node.set_parameters([Parameter("tracker.low_score", value=0.9)])[0]
+    assert not res.successful and "low_score" in res.reason
+    res = idle_node.set_parameters_atomically([Parameter("backend", value="movenet"),
+                                               Parameter("tracker.low_score", value=0.9)])
+    assert not res.successful and "low_score" in res.reason
+    assert not idle_node._dirty, "a refused change marked the model for reloading"
+    assert idle_node.set_parameters([Parameter("tracking", value=False)])[0].successful
+    assert idle_node._dirty
+    res = idle_node.set_parameters([Parameter("tracker.low_score", value=0.9)])[0]
+    assert not res.successful and "low_score" in res.reason
+    assert idle_node.params["tracker.low_score"] == 0.05
+    assert idle_node.set_parameters([Parameter("tracker.low_score", value=0.1)])[0].successful
+
+
+@pytest.mark.parametrize("idle_node", ["pose_ros.nodes.action_classifier:ActionClassifierNode"], indirect=True)
+def test_action_classifier_checks_live_params_while_unconfigured(idle_node):
+    assert idle_node.stage is None
+    res = idle_node.set_parameters([Parameter("gestures.off_threshold", value=0.9)])[0]   # above on_threshold
+    assert not res.successful and "off_threshold" in res.reason
+    assert idle_node.params["gestures.off_threshold"] == 0.4
+    assert idle_node.set_parameters([Parameter("gestures.off_threshold", value=0.5)])[0].successful
 
 
 def set_param(ros: RosSession, node: str, name: str, value) -> tuple[bool, str]:

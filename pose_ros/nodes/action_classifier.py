@@ -19,8 +19,8 @@ from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.action_params import ACTION_PARAMS
 from pose_ros.nodes.diagnostics import ERROR, OK, WARN, Diagnostics, RateMeter, StageTimes, worst
 from pose_ros.nodes.lifecycle import ManagedNode
-from pose_ros.nodes.params import ParamSet
-from pose_ros.nodes.pose_estimator import OUT_QOS
+from pose_ros.nodes.params import ParamSet, group
+from pose_ros.nodes.qos import OUT_QOS
 from pose_ros.nodes.ratelog import RateLimitedLog
 
 
@@ -35,6 +35,15 @@ def gesture_msg(e: GestureEvent) -> Gesture:
         g.ray_direction = Vector3(x=float(e.ray_direction[0]), y=float(e.ray_direction[1]),
                                   z=float(e.ray_direction[2]))
     return g
+
+
+_NO_CLASSIFIER = object()   # stands in for the model when a stage is built only to check values
+
+
+def _stage_options(values: dict) -> dict:
+    """ActionStage keywords (but the classifier's) from the node's parameter values."""
+    return dict(window=values["window"], track_timeout=values["track_timeout"], rate=values["rate"],
+                min_keypoint_score=values["min_keypoint_score"], gestures=group(values, "gestures"))
 
 
 class ActionClassifierNode(ManagedNode):
@@ -71,17 +80,18 @@ class ActionClassifierNode(ManagedNode):
         fix (under autostart the process exits with code 2): silently switching to the
         rules would publish different labels than the ones asked for.
         """
-        p = self.params
-        self.stage = ActionStage(
-            window=p["window"], track_timeout=p["track_timeout"], rate=p["rate"],
-            min_keypoint_score=p["min_keypoint_score"], gestures=p.group("gestures"),
-            model=p["actions.model"], weights=p["actions.weights"] or None,
-            min_confidence=p["actions.min_confidence"])
+        self.stage = ActionStage(**_stage_options(self.params.values), model=self.params["actions.model"],
+                                 weights=self.params["actions.weights"] or None,
+                                 min_confidence=self.params["actions.min_confidence"])
 
     def _on_param_change(self, changes: dict) -> str | None:
-        """Live parameters go straight into the running stage, checked there (all or nothing)."""
-        if self.stage is None:
-            return None
+        """Live parameters are checked always (a stage built from every value, without its
+        classifier), also while unconfigured, then go into the running stage (all or nothing)."""
+        merged = {**self.params.values, **changes}
+        try:
+            ActionStage(**_stage_options(merged), classifier=_NO_CLASSIFIER)
+        except (TypeError, ValueError) as exc:
+            return f"rejected: {exc}"
         kw = {k: v for k, v in changes.items() if k in ("track_timeout", "rate", "min_keypoint_score")}
         g = {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith("gestures.")}
         if g:
@@ -89,6 +99,8 @@ class ActionClassifierNode(ManagedNode):
         if not kw:
             return None
         with self._proc_lock:  # never between two tracks of one frame
+            if self.stage is None:
+                return None
             try:
                 self.stage.set_params(**kw)
             except (TypeError, ValueError) as exc:

@@ -7,6 +7,7 @@ diagnostic aggregator expect it.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from typing import Callable
@@ -64,19 +65,26 @@ class RateMeter:
 
 
 class StageTimes:
-    """Exponential moving averages of per-stage seconds (what a frame costs, by stage)."""
+    """Exponential moving averages of per-stage seconds (what a frame costs, by stage).
+
+    ``add`` runs on a worker thread while ``values`` runs on the executor, and new stage
+    names appear mid-run: both hold a lock, so iterating never meets a dict changing size.
+    """
 
     def __init__(self, alpha: float = 0.1) -> None:
         self.alpha = alpha
         self.avg: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def add(self, timings: dict[str, float]) -> None:
-        for k, v in timings.items():
-            old = self.avg.get(k)
-            self.avg[k] = v if old is None else old + self.alpha * (v - old)
+        with self._lock:
+            for k, v in timings.items():
+                old = self.avg.get(k)
+                self.avg[k] = v if old is None else old + self.alpha * (v - old)
 
     def values(self) -> list[tuple[str, str]]:
-        return [(f"{k} ms", f"{1000 * v:.2f}") for k, v in self.avg.items()]
+        with self._lock:
+            return [(f"{k} ms", f"{1000 * v:.2f}") for k, v in self.avg.items()]
 
 
 class Diagnostics:

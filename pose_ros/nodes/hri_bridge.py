@@ -48,17 +48,17 @@ HRI_PARAMS = [
     Param("publish_tf", True, "Broadcast body_<id> on /tf (parent: the image frame, origin at the hip centre, "
           "x the way the torso faces, z up) for bodies with 3D keypoints."),
     Param("tf.min_cutoff", 1.0, "One Euro minimum cutoff (Hz) of the body frame and its velocity "
-          "(the estimator's smoother.min_cutoff by default).", 0.001, 100.0, read_only=True),
-    Param("tf.beta", 0.05, "One Euro speed coefficient of the body frame.", 0.0, 10.0, read_only=True),
-    Param("tf.d_cutoff", 1.0, "One Euro derivative cutoff (Hz) of the body frame.", 0.001, 100.0, read_only=True),
+          "(the estimator's smoother.min_cutoff by default).", 0.001, 100.0, reload=True),
+    Param("tf.beta", 0.05, "One Euro speed coefficient of the body frame.", 0.0, 10.0, reload=True),
+    Param("tf.d_cutoff", 1.0, "One Euro derivative cutoff (Hz) of the body frame.", 0.001, 100.0, reload=True),
     Param("tf.min_score", 0.3, "Keypoints below this score are not used for the body frame.", 0.0, 1.0,
-          read_only=True),
+          reload=True),
     Param("crop", True, "Publish /humans/bodies/<id>/cropped (subscribes to the image only while someone "
           "listens to a cropped topic)."),
     Param("image_reliability", "best_effort", "QoS reliability of the image subscription for cropped.",
-          choices=("best_effort", "reliable"), read_only=True),
+          choices=("best_effort", "reliable"), reload=True),
     Param("compressed", False, "cropped cuts from image/compressed (CompressedImage) instead of image, for a "
-          "camera that pose_estimator reads compressed.", read_only=True),
+          "camera that pose_estimator reads compressed.", reload=True),
 ]
 BODY_TOPICS = ("roi", "cropped", "skeleton2d", "posture", "gesture", "position", "velocity")
 _TYPES = {"roi": NormalizedRegionOfInterest2D, "cropped": Image, "skeleton2d": Skeleton2D,

@@ -7,10 +7,16 @@ changed at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
+
+
+def group(values: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """All values under ``prefix.`` with the prefix stripped (e.g. ``tracker.``)."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in values.items() if k.startswith(prefix + ".")}
 
 
 @dataclass(frozen=True)
@@ -21,7 +27,7 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: Sequence[Any] | None = None
-    read_only: bool = False  # needs a reload: refused while the node is active
+    reload: bool = False  # needs a reload: refused while a lifecycle node is active (restart for a plain node)
 
     def check(self, value: Any) -> str | None:
         """Return why ``value`` is invalid, or None."""
@@ -88,8 +94,7 @@ class ParamSet:
 
     def group(self, prefix: str) -> dict[str, Any]:
         """All values under ``prefix.`` with the prefix stripped (e.g. ``tracker.``)."""
-        n = len(prefix) + 1
-        return {k[n:]: v for k, v in self.values.items() if k.startswith(prefix + ".")}
+        return group(self.values, prefix)
 
     def _validate(self, changes: list) -> SetParametersResult:
         new = {}
@@ -97,7 +102,7 @@ class ParamSet:
             spec = self._specs.get(c.name)
             if spec is None:
                 continue
-            if spec.read_only and not self._reload_allowed():
+            if spec.reload and not self._reload_allowed():
                 return SetParametersResult(
                     successful=False, reason=f"{c.name} needs a reload: deactivate the node (lifecycle), change it, "
                     "then activate again (or restart the node)")

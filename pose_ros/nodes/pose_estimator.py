@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from rclpy.qos import QoSProfile, QoSReliabilityPolicy, QoSHistoryPolicy, qos_profile_sensor_data
+from rclpy.qos import QoSHistoryPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
@@ -26,41 +26,13 @@ from pose_ros.nodes.diagnostics import Diagnostics
 from pose_ros.nodes.estimator_health import BAD_DEPTH, EstimatorHealth
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options, pipeline_options
 from pose_ros.nodes.lifecycle import ManagedNode
+from pose_ros.nodes.live_params import apply_live_params
 from pose_ros.nodes.markers import build_markers
 from pose_ros.nodes.params import ParamSet
+from pose_ros.nodes.qos import OUT_QOS, image_qos
 from pose_ros.nodes.ratelog import RateLimitedLog
 
-OUT_QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE, history=QoSHistoryPolicy.KEEP_LAST)
-
-
-def apply_live_params(lock: threading.Lock, stages, changes: dict) -> str | None:
-    """``tracker.*`` / ``smoother.*`` changes -> ``set_params`` of ``stages.tracker`` /
-    ``stages.smoother`` under the processing ``lock`` (never in the middle of a frame);
-    the reason when one refuses (then neither changed), else None."""
-    groups = {g: {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith(g + ".")}
-              for g in ("tracker", "smoother")}
-    with lock:
-        tracker = getattr(stages, "tracker", None) if groups["tracker"] else None
-        smoother = getattr(stages, "smoother", None) if groups["smoother"] else None
-        old = tracker.params if tracker is not None else None
-        try:
-            if tracker is not None:
-                tracker.set_params(**groups["tracker"])
-            if smoother is not None:
-                smoother.set_params(**groups["smoother"])
-        except (TypeError, ValueError) as exc:
-            if tracker is not None:
-                tracker.set_params(**old)   # the smoother refused: undo the tracker's part
-            return f"rejected: {exc}"
-    return None
-
-
-def image_qos(reliability: str) -> QoSProfile:
-    """Sensor-data QoS (best effort, depth 1) unless the user asks for reliable."""
-    if reliability == "reliable":
-        return QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE, history=QoSHistoryPolicy.KEEP_LAST)
-    return QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability,
-                      history=QoSHistoryPolicy.KEEP_LAST)
+_SPECS = {p.name: p for p in ESTIMATOR_PARAMS}
 
 
 class PoseEstimatorNode(ManagedNode):
@@ -73,7 +45,7 @@ class PoseEstimatorNode(ManagedNode):
         self.errors = RateLimitedLog(self.get_logger())
         self.stats = {"received": 0, "processed": 0, "dropped": 0, "bad_input": 0}
         self.last_timings: dict[str, float] = {}
-        self.stage_totals: dict[str, float] = {}
+        self.stage_totals: dict[str, float] = {}   # replaced whole per frame, never changed in place
         self._cond = threading.Condition()
         self._proc_lock = threading.Lock()
         self._pending = None  # (kind, msg) newest unprocessed frame
@@ -164,11 +136,12 @@ class PoseEstimatorNode(ManagedNode):
             self.pipeline = None
 
     def _on_param_change(self, changes: dict) -> str | None:
-        """Live thresholds go into the running tracker/smoother (checked there, all or nothing);
-        reload ones wait for activate."""
-        if any(next(s for s in ESTIMATOR_PARAMS if s.name == name).read_only for name in changes):
+        """Live thresholds are checked (always, also with no pipeline) and go into the running
+        tracker/smoother, all or nothing; reload ones wait for activate."""
+        reason = apply_live_params(self._proc_lock, self.pipeline, changes, self.params.values)
+        if reason is None and any(_SPECS[name].reload for name in changes):
             self._dirty = True
-        return apply_live_params(self._proc_lock, self.pipeline, changes)
+        return reason
 
     # -- inputs --------------------------------------------------------------------------
     def _offer(self, kind: str, msg) -> None:
@@ -259,8 +232,10 @@ class PoseEstimatorNode(ManagedNode):
         self.health.frame_done(msg.header.stamp, len(result.people), self.last_timings)
         if self.budget is not None:
             self._account(t4 - t0, result)
+        totals = dict(self.stage_totals)
         for k, v in self.last_timings.items():
-            self.stage_totals[k] = self.stage_totals.get(k, 0.0) + v
+            totals[k] = totals.get(k, 0.0) + v
+        self.stage_totals = totals   # one reference swap: readers on other threads see a complete dict
 
     def _account(self, busy_s: float, result) -> None:
         """Tell the budget what this frame cost and whether the next one was already waiting."""

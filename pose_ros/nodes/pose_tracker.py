@@ -18,8 +18,9 @@ from pose_ros.nodes import conversions as conv
 from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS
 from pose_ros.nodes.markers import build_markers
+from pose_ros.nodes.live_params import apply_live_params
 from pose_ros.nodes.params import ParamSet
-from pose_ros.nodes.pose_estimator import OUT_QOS, apply_live_params
+from pose_ros.nodes.qos import OUT_QOS
 from pose_ros.nodes.ratelog import RateLimitedLog
 from rclpy.node import Node
 
@@ -31,7 +32,7 @@ TRACKER_NODE_PARAMS = [p for p in ESTIMATOR_PARAMS
 class PoseTrackerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("pose_tracker", **kwargs)
-        # read-only names are refused in _on_param_change, with this node's own reason
+        # reload names are refused in _on_param_change, with this node's own reason (no lifecycle here)
         self.params = ParamSet(self, TRACKER_NODE_PARAMS, on_change=self._on_param_change,
                                reload_allowed=lambda: True)
         self._proc_lock = threading.Lock()  # one frame or one parameter change at a time
@@ -51,10 +52,10 @@ class PoseTrackerNode(Node):
 
     def _on_param_change(self, changes: dict) -> str | None:
         """``tracker.*`` / ``smoother.*`` go into the running tracker and smoother (checked there)."""
-        fixed = sorted(n for n in changes if next(s for s in TRACKER_NODE_PARAMS if s.name == n).read_only)
+        fixed = sorted(n for n in changes if next(s for s in TRACKER_NODE_PARAMS if s.name == n).reload)
         if fixed:
             return f"{', '.join(fixed)} can only be set at start: restart pose_tracker with the new value"
-        return apply_live_params(self._proc_lock, self, changes)
+        return apply_live_params(self._proc_lock, self, changes, self.params.values)
 
     def _bad_input(self, exc: conv.SkeletonError) -> None:
         self.stats["bad_input"] += 1

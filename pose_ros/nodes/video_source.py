@@ -27,26 +27,26 @@ from pose_ros.nodes.diagnostics import OK, Diagnostics, RateMeter
 from pose_ros.nodes.params import Param, ParamSet
 
 VIDEO_PARAMS = [
-    Param("source", "", "Video file, image folder, or camera device (/dev/video0 or 0).", read_only=True),
+    Param("source", "", "Video file, image folder, or camera device (/dev/video0 or 0).", reload=True),
     Param("rate", 1.0, "Playback speed: 1.0 = the media frame rate, 2.0 = twice as fast, 0 = as fast as "
           "possible.", 0.0, 100.0),
     Param("fps", 0.0, "Frame rate to assume; 0 = from the file (30 for image folders).", 0.0, 1000.0,
-          read_only=True),
-    Param("loop", False, "Start again at the end (stamps keep increasing).", read_only=True),
-    Param("frame_id", "camera", "header.frame_id of the images (the camera optical frame).", read_only=True),
+          reload=True),
+    Param("loop", False, "Start again at the end (stamps keep increasing).", reload=True),
+    Param("frame_id", "camera", "header.frame_id of the images (the camera optical frame).", reload=True),
     Param("stamp_source", "clock", "Header stamps: 'clock' = the node clock at publication, as a camera driver "
           "does (the /clock time under use_sim_time); 'media' = the media time of the frame plus stamp_offset "
-          "(deterministic; cameras always use the clock).", choices=("clock", "media"), read_only=True),
+          "(deterministic; cameras always use the clock).", choices=("clock", "media"), reload=True),
     Param("stamp_offset", 0.0, "For stamp_source media: seconds added to the media time; -1 = the node clock "
-          "at start.", -1.0, 4e9, read_only=True),
-    Param("max_width", 0, "Downscale wider frames to this width; 0 = keep.", 0, 8192, read_only=True),
+          "at start.", -1.0, 4e9, reload=True),
+    Param("max_width", 0, "Downscale wider frames to this width; 0 = keep.", 0, 8192, reload=True),
     Param("wait_for", "", "SkeletonArray topic: publish the next frame only after the previous frame's result "
-          "arrived there (lock-step offline processing); empty = free running.", read_only=True),
+          "arrived there (lock-step offline processing); empty = free running.", reload=True),
     Param("wait_timeout", 5.0, "Seconds to wait on wait_for before moving on.", 0.1, 600.0),
     Param("wait_subscriber", True, "For files and folders: start only once something subscribes to the images.",
-          read_only=True),
+          reload=True),
     Param("start_delay", 0.0, "Seconds to wait before the first frame (lets subscribers connect).", 0.0, 60.0,
-          read_only=True),
+          reload=True),
 ]
 
 IMAGE_QOS = QoSProfile(depth=5, reliability=QoSReliabilityPolicy.RELIABLE, history=QoSHistoryPolicy.KEEP_LAST)

@@ -59,7 +59,7 @@ BIN = Path(sys.executable).parent
 W, H, FPS = 640, 480, 30.0
 CAMERA = "/camera/image_raw"
 SKELETONS = "/pose/skeletons"
-NODES = ("video_source", "pose_estimator", "pose_tracker", "action_classifier")
+NODES = ("video_source", "pose_estimator", "pose_tracker", "action_classifier", "hri_bridge")
 PROBE = "probe"
 
 

@@ -92,7 +92,8 @@ def test_typestore_registers_our_messages_like_rosidl():
     kp = [T["pose_ros/msg/Keypoint"](x=1.5, y=float("nan"), score=0.5)]
     skel = T["pose_ros/msg/Skeleton"](
         header=T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](sec=3, nanosec=7), frame_id="cam"),
-        id="t1", track_state=2, score=0.9, predicted=True, pose_age=0.1, x_min=1, y_min=2, x_max=3, y_max=4, format=0, keypoints=kp,
+        id="t1", track_state=2, score=0.9, predicted=True, pose_age=0.1, x_min=1, y_min=2, x_max=3, y_max=4,
+        format=0, keypoints=kp,
         frame_3d=0, keypoints_3d=[], landmarks=[], landmarks_3d=[], velocities=[],
         left_hand_sign="", left_hand_sign_score=0.0, right_hand_sign="thumb_up", right_hand_sign_score=0.8)
     arr = T["pose_ros/msg/SkeletonArray"](header=skel.header, image_width=640, image_height=480, skeletons=[skel])

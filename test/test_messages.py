@@ -22,7 +22,8 @@ def test_message_contract():
     fields = Skeleton.get_fields_and_field_types()
     assert fields == {
         "header": "std_msgs/Header", "id": "string", "track_state": "uint8", "score": "float",
-        "predicted": "boolean", "pose_age": "float", "x_min": "float", "y_min": "float", "x_max": "float", "y_max": "float", "format": "uint8",
+        "predicted": "boolean", "pose_age": "float",
+        "x_min": "float", "y_min": "float", "x_max": "float", "y_max": "float", "format": "uint8",
         "keypoints": "sequence<pose_ros/Keypoint>", "frame_3d": "uint8",
         "keypoints_3d": "sequence<geometry_msgs/Point>", "landmarks": "sequence<pose_ros/Keypoint>",
         "landmarks_3d": "sequence<geometry_msgs/Point>", "velocities": "sequence<geometry_msgs/Vector3>",

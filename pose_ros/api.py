@@ -26,7 +26,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from pose_ros.core.features.pose import JOINT_ANGLE_NAMES, joint_angles
-from pose_ros.core.skeleton import COCO17_EDGES, COCO17_NAMES, NUM_COCO17, Coco, Frame3D, TrackState
+from pose_ros.core.skeleton import (
+    COCO17_EDGES, COCO17_NAMES, NUM_COCO17, Coco, Frame3D, TrackState, clean_ages, clean_boxes, clean_enum,
+    clean_keypoints, clean_points, clean_scores,
+)
 
 if TYPE_CHECKING:
     from pose_ros.msg import Gesture as GestureMsg, GestureArray, SkeletonArray
@@ -129,7 +132,11 @@ class People:
 
 
 def to_numpy(msg: SkeletonArray) -> People:
-    """SkeletonArray -> :class:`People`; skeletons not in COCO-17 (17 keypoints) count as all missing."""
+    """SkeletonArray -> :class:`People`, cleaned by the same rule as the nodes' parser.
+
+    One row per skeleton, so indices match the message: a skeleton the nodes would skip
+    (not COCO-17, wrong keypoint count) is kept here with every joint missing.
+    """
     sk = list(msg.skeletons)
     n = len(sk)
     kp = np.full((n, NUM_COCO17, 3), np.nan, dtype=np.float32)
@@ -139,28 +146,27 @@ def to_numpy(msg: SkeletonArray) -> People:
     if good:  # one flat pass over every Keypoint object, then a reshape
         kp[good] = np.array([(k.x, k.y, k.score) for i in good for k in sk[i].keypoints],
                             dtype=np.float32).reshape(-1, NUM_COCO17, 3)
-    has3 = [i for i in good if sk[i].frame_3d != Frame3D.NONE and len(sk[i].keypoints_3d) == NUM_COCO17]
+    frames = clean_enum([s.frame_3d for s in sk], Frame3D, Frame3D.NONE).astype(np.uint8)
+    has3 = [i for i in good if frames[i] != Frame3D.NONE and len(sk[i].keypoints_3d) == NUM_COCO17]
     if has3:
         kp3[has3] = np.array([(p.x, p.y, p.z) for i in has3 for p in sk[i].keypoints_3d],
                              dtype=np.float32).reshape(-1, NUM_COCO17, 3)
-    set3 = set(has3)
-    boxes = np.array([(s.x_min, s.y_min, s.x_max, s.y_max) for s in sk], dtype=np.float32).reshape(n, 4)
-    boxes[~((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]))] = np.nan  # empty/unset box: none
-    # Enforce the message convention, whatever the publisher sent (NaN > 0 is False).
-    missing = ~np.isfinite(kp).all(axis=2) | ~(kp[..., 2] > 0)
-    kp[missing] = (np.nan, np.nan, 0.0)
+    frames[np.setdiff1d(np.arange(n), has3).astype(np.intp)] = Frame3D.NONE
+    boxes = np.array([(s.x_min, s.y_min, s.x_max, s.y_max) for s in sk], dtype=np.float64).reshape(n, 4)
+    # The nodes' rule (core.skeleton.clean_*), whatever the publisher sent: bounded
+    # coordinates, scores in [0, 1], a box only where it is finite, ordered and not empty.
     return People(
         ids=[s.id for s in sk],
-        keypoints=kp,
-        boxes=boxes,
-        scores=np.array([s.score for s in sk], dtype=np.float32),
-        keypoints_3d=kp3,
-        frame_3d=np.array([s.frame_3d if i in set3 else Frame3D.NONE for i, s in enumerate(sk)], dtype=np.uint8),
-        track_states=np.array([s.track_state for s in sk], dtype=np.uint8),
+        keypoints=clean_keypoints(kp),
+        boxes=clean_boxes(boxes),
+        scores=clean_scores([s.score for s in sk]).astype(np.float32),
+        keypoints_3d=clean_points(kp3),
+        frame_3d=frames,
+        track_states=clean_enum([s.track_state for s in sk], TrackState, TrackState.UNTRACKED).astype(np.uint8),
         stamp=stamp_to_sec(msg.header.stamp), frame_id=msg.header.frame_id,
         width=int(msg.image_width), height=int(msg.image_height),
         predicted=np.array([bool(s.predicted) for s in sk], dtype=bool),
-        pose_age=np.nan_to_num(np.array([s.pose_age for s in sk], dtype=np.float32), nan=0.0, posinf=0.0),
+        pose_age=clean_ages([s.pose_age for s in sk]).astype(np.float32),
     )
 
 

@@ -148,3 +148,56 @@ def mask_missing(keypoints: np.ndarray, min_score: float = 0.0) -> np.ndarray:
     kp[bad, :2] = np.nan
     kp[bad, 2] = 0.0
     return kp
+
+
+# -- the one rule for cleaning what a Skeleton message carries ------------------------------
+# The nodes' parser (nodes/conversions.py) and the robot-side api.to_numpy both use these,
+# so robot code sees the same data the nodes do, whatever a publisher sent.
+
+def clean_keypoints(keypoints: np.ndarray, mask: bool = True) -> np.ndarray:
+    """(..., 3) float32 copy: an entry with a non-finite or absurd coordinate or score is
+    not detected (NaN x, y, score 0); with ``mask`` a score <= 0 is too (the keypoint
+    convention; landmarks keep their coordinates at visibility 0). Scores clipped to [0, 1]."""
+    with np.errstate(over="ignore"):   # beyond float32 -> inf, masked below
+        kp = np.array(keypoints, dtype=np.float32).reshape(np.shape(keypoints))
+    bad = ~visible(kp, 0.0) if mask else ~(coords_ok(kp[..., :2]) & np.isfinite(kp[..., 2]))
+    kp[bad, :2] = np.nan
+    kp[bad, 2] = 0.0
+    np.clip(kp[..., 2], 0.0, 1.0, out=kp[..., 2])
+    return kp
+
+
+def clean_scores(scores: np.ndarray | float) -> np.ndarray:
+    """Confidences in [0, 1]; NaN and inf count as 0 (no confidence)."""
+    s = np.asarray(scores, dtype=np.float64)
+    return np.where(np.isfinite(s), np.clip(s, 0.0, 1.0), 0.0)
+
+
+def clean_boxes(boxes: np.ndarray) -> np.ndarray:
+    """(..., 4) float32 copy; a box that is not :func:`box_ok` or has no area (unset: all
+    zeros) becomes all NaN: no box."""
+    with np.errstate(over="ignore"):
+        b = np.array(boxes, dtype=np.float32).reshape(np.shape(boxes))
+    ok = coords_ok(b) & (b[..., 2] > b[..., 0]) & (b[..., 3] > b[..., 1])
+    b[~ok] = np.nan
+    return b
+
+
+def clean_points(points: np.ndarray) -> np.ndarray:
+    """(..., 3) float32 copy; points with a non-finite or absurd coordinate become NaN."""
+    with np.errstate(over="ignore"):
+        p = np.array(points, dtype=np.float32).reshape(np.shape(points))
+    p[~coords_ok(p)] = np.nan
+    return p
+
+
+def clean_ages(ages: np.ndarray | float) -> np.ndarray:
+    """Seconds since a pose was measured: finite and >= 0, else 0."""
+    a = np.asarray(ages, dtype=np.float64)
+    return np.where(np.isfinite(a) & (a >= 0), a, 0.0)
+
+
+def clean_enum(values: np.ndarray | int, enum: type[IntEnum], default: IntEnum) -> np.ndarray:
+    """Message enum values; unknown ones become ``default``."""
+    v = np.asarray(values, dtype=np.int64)
+    return np.where(np.isin(v, [int(e) for e in enum]), v, int(default))

@@ -7,8 +7,6 @@ whose text says what is wrong; the node callbacks catch it, count it and log it 
 """
 from __future__ import annotations
 
-import math
-
 import re
 from array import array
 
@@ -20,8 +18,10 @@ from std_msgs.msg import Header
 
 from pose_ros.core.imaging import raw as imgconv
 from pose_ros.core.imaging.compressed import decode_compressed
-from pose_ros.core.skeleton import NUM_BLAZEPOSE33, NUM_COCO17, Frame3D, KeypointFormat, Person, TrackState, \
-    box_ok, coords_ok, mask_missing
+from pose_ros.core.skeleton import (
+    NUM_BLAZEPOSE33, NUM_COCO17, Frame3D, KeypointFormat, Person, TrackState, clean_ages, clean_boxes, clean_enum,
+    clean_keypoints, clean_points, clean_scores,
+)
 from pose_ros.msg import Keypoint, Skeleton, SkeletonArray
 from pose_ros.nodes.ratelog import problem_key
 
@@ -128,27 +128,14 @@ def _pt_array(pts) -> np.ndarray:
 
 def _score(v: float) -> float:
     """A confidence in [0, 1]; NaN and inf count as 0 (no confidence)."""
-    v = float(v)
-    return min(max(v, 0.0), 1.0) if np.isfinite(v) else 0.0
+    return float(clean_scores(v))
 
 
 def _clean_keypoints(kps, what: str, count: int, mask: bool = True) -> np.ndarray:
-    """(count, 3) float32; non-finite or absurd entries -> not detected (NaN x, y, score 0).
-
-    ``mask``: also score <= 0 means not detected (the keypoint convention); landmarks keep
-    their coordinates at visibility 0, as the backends publish them.
-    """
+    """(count, 3) float32 cleaned by the one rule (core.skeleton.clean_keypoints)."""
     if len(kps) != count:
         raise SkeletonError(f"{what} count", f"skeleton has {len(kps)} {what}, expected {count} (Skeleton.msg)")
-    kp = _kp_array(kps)
-    if mask:
-        kp = mask_missing(kp)
-    else:
-        bad = ~(coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2]))
-        kp[bad, :2] = np.nan
-        kp[bad, 2] = 0.0
-    kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
-    return kp
+    return clean_keypoints(_kp_array(kps), mask)
 
 
 def _optional_points(pts, what: str, count: int) -> np.ndarray | None:
@@ -156,9 +143,7 @@ def _optional_points(pts, what: str, count: int) -> np.ndarray | None:
         return None
     if len(pts) != count:
         raise SkeletonError(f"{what} count", f"skeleton has {len(pts)} {what}, expected 0 or {count}")
-    a = _pt_array(pts)
-    a[~coords_ok(a)] = np.nan
-    return a
+    return clean_points(_pt_array(pts))
 
 
 def msg_to_person(s: Skeleton) -> Person:
@@ -167,7 +152,8 @@ def msg_to_person(s: Skeleton) -> Person:
     Raises SkeletonError for a skeleton that breaks Skeleton.msg (another keypoint format,
     wrong number of keypoints / landmarks / 3D points / velocities). Keypoints with a
     non-finite or absurd coordinate or score count as not detected (score 0, NaN x, y);
-    scores are clipped to [0, 1]; a non-finite box is dropped (it is rebuilt from the keypoints).
+    scores are clipped to [0, 1]; a box that is not finite, inverted or empty is dropped (it is
+    rebuilt from the keypoints). The rule is core.skeleton's clean_*, which api.to_numpy uses too.
     """
     if s.format != KeypointFormat.COCO_17:
         raise SkeletonError("format", f"skeleton keypoint format {s.format} is unknown; only "
@@ -183,16 +169,15 @@ def msg_to_person(s: Skeleton) -> Person:
                                 f"expected 0 or {NUM_COCO17}")
         velocities = np.array([(v.x, v.y) for v in s.velocities], dtype=np.float32)
         velocities[~np.isfinite(velocities).all(axis=1)] = np.nan
-    box = np.array([s.x_min, s.y_min, s.x_max, s.y_max], dtype=np.float32)
-    frame = Frame3D(s.frame_3d) if s.frame_3d in (0, 1, 2) and keypoints_3d is not None else Frame3D.NONE
+    box = clean_boxes(np.array([s.x_min, s.y_min, s.x_max, s.y_max], dtype=np.float64))
+    frame = Frame3D(int(clean_enum(s.frame_3d, Frame3D, Frame3D.NONE))) if keypoints_3d is not None else Frame3D.NONE
     return Person(
-        keypoints=keypoints, score=_score(s.score), box=box if box_ok(box) else None,
+        keypoints=keypoints, score=_score(s.score), box=box if np.isfinite(box).all() else None,
         landmarks=landmarks, keypoints_3d=keypoints_3d if frame != Frame3D.NONE else None,
         landmarks_3d=landmarks_3d if frame != Frame3D.NONE else None,
         frame_3d=frame, track_id=s.id,
-        track_state=TrackState(s.track_state) if s.track_state in (0, 1, 2, 3) else TrackState.UNTRACKED,
-        velocities=velocities, predicted=bool(s.predicted),
-        pose_age=float(s.pose_age) if math.isfinite(s.pose_age) and s.pose_age >= 0 else 0.0,
+        track_state=TrackState(int(clean_enum(s.track_state, TrackState, TrackState.UNTRACKED))),
+        velocities=velocities, predicted=bool(s.predicted), pose_age=float(clean_ages(s.pose_age)),
         extra={"hand_signs": {side: (getattr(s, f"{side}_hand_sign"), _score(getattr(s, f"{side}_hand_sign_score")))
                               for side in ("left", "right") if getattr(s, f"{side}_hand_sign")}})
 

@@ -46,12 +46,6 @@ set, activate (the model is loaded again). **restart** = read at start-up only (
 """
 
 
-def needs_reload(p) -> bool:
-    """The table's "needs a reload" flag (``reload``, formerly ``read_only``)."""
-    flag = getattr(p, "reload", None)
-    return bool(p.read_only if flag is None else flag)
-
-
 def cell(text) -> str:
     return str(text).replace("|", "\\|").replace("<", "\\<").replace("\n", " ")
 
@@ -108,7 +102,7 @@ def render_node(name: str) -> list[str]:
     change = "reload" if iface.lifecycle else "restart"
     out += ["", f"**Parameters** ({len(params)})", "", "| parameter | default | range | change | description |",
             "|---|---|---|---|---|"]
-    out += [f"| `{p.name}` | `{fmt(p.default)}` | {value_range(p)} | {change if needs_reload(p) else 'live'} "
+    out += [f"| `{p.name}` | `{fmt(p.default)}` | {value_range(p)} | {change if p.reload else 'live'} "
             f"| {cell(p.description)} |" for p in params]
     return out + [""]
 

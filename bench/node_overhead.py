@@ -72,6 +72,7 @@ from pose_ros.nodes.estimator_health import EstimatorHealth
 from speed import letterbox
 from pose_ros.nodes.estimator_params import ESTIMATOR_PARAMS, backend_options
 from pose_ros.nodes.pose_estimator import PoseEstimatorNode
+from pose_ros.spin import BackgroundSpin
 
 W, H, FPS = 640, 480, 30.0
 STAGES = ("convert", "infer", "track", "publish", "annotate")
@@ -149,15 +150,17 @@ def raw_infer(name: str, frames: list[np.ndarray], warmup: int) -> list[float]:
 
 # ------------------------------------------------------------------ in the node
 class Spinner:
+    """One node on its own executor, spun by pose_ros.spin.BackgroundSpin: :meth:`stop` joins
+    the thread before the executor (and then the node) goes."""
+
     def __init__(self, node: Node) -> None:
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        self.spin = BackgroundSpin(self.executor)
 
     def stop(self) -> None:
+        self.spin.stop()
         self.executor.shutdown(timeout_sec=2.0)
-        self.thread.join(timeout=2.0)
 
 
 def wait_for(pred, timeout: float) -> bool:

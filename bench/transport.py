@@ -110,6 +110,8 @@ def child_sub(a) -> int:
     from rclpy.executors import SingleThreadedExecutor
     from sensor_msgs.msg import Image
 
+    from pose_ros.spin import BackgroundSpin
+
     node = rclpy.create_node("bench_transport_sub")
     lat_ms: dict[int, float] = {}
     bad = [0]
@@ -126,15 +128,7 @@ def child_sub(a) -> int:
     sub = node.create_subscription(Image, TOPIC, on_image, _qos(a.qos))
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    running = threading.Event()
-    running.set()
-
-    def spin() -> None:
-        while running.is_set():
-            executor.spin_once(timeout_sec=0.05)
-
-    spinner = threading.Thread(target=spin, daemon=True)
-    spinner.start()
+    spinner = BackgroundSpin(executor)
     end = time.monotonic() + MATCH_TIMEOUT
     while sub.get_publisher_count() < 1 and time.monotonic() < end:
         time.sleep(0.02)
@@ -144,8 +138,7 @@ def child_sub(a) -> int:
     print(json.dumps({"received": len(lats), "bad": bad[0],
                       "median_ms": lats[len(lats) // 2] if lats else None,
                       "p95_ms": lats[min(len(lats) - 1, int(0.95 * len(lats)))] if lats else None}), flush=True)
-    running.clear()   # stop spinning before the node and context go away (else rcl aborts)
-    spinner.join(timeout=2.0)
+    spinner.stop()   # stop spinning before the node and context go away (else rcl aborts)
     executor.shutdown(timeout_sec=1.0)
     node.destroy_node()
     rclpy.try_shutdown()

@@ -12,7 +12,7 @@ that is respawned is the whole graph, where ``ros2 launch`` respawns single node
 from __future__ import annotations
 
 import sys
-import threading
+import time
 from typing import Callable
 
 from pose_ros import shutdown
@@ -20,6 +20,7 @@ from pose_ros.dds_shm import clean_dead
 from pose_ros.exits import EXIT_BAD_INPUT
 from pose_ros.graph import NodeSpec, as_bool, build_graph, node_class, resolve_args, respawn_policy
 from pose_ros.paths import use_large_frame_profile
+from pose_ros.spin import BackgroundSpin
 
 
 def _ros_args(spec: NodeSpec, params_file: str) -> list[str]:
@@ -88,6 +89,7 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
     from pose_ros.nodes.lifecycle import StartupError
 
     executor = None
+    spinner: BackgroundSpin | None = None
     nodes: list = []
     serving = False
     try:
@@ -108,10 +110,9 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
             while rclpy.ok() and not shutdown.requested():  # spin_once: come back to Python to see Ctrl-C
                 executor.spin_once(timeout_sec=0.2)
         else:
-            threading.Thread(target=executor.spin, daemon=True).start()
-            stop = threading.Event()
-            while not stop.wait(0.1) and not until(nodes) and not shutdown.requested():
-                pass
+            spinner = BackgroundSpin(executor)   # stopped before the nodes go (see finally)
+            while not until(nodes) and not shutdown.requested():
+                time.sleep(0.1)
     except bad_input as exc:
         if shutdown.requested():  # failed because Ctrl-C interrupted it: a requested stop, not an error
             return 0
@@ -128,6 +129,8 @@ def _serve(make_nodes: Callable[[], list], label: str, ros_args: list[str],
         pass
     finally:
         shutdown.set_phase(shutdown.CLEANUP)  # from here on signals are ignored
+        if spinner is not None:   # no thread may wait in the executor while nodes are destroyed
+            spinner.stop()
         if executor is not None:
             executor.shutdown(timeout_sec=2.0)
         for n in nodes:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import pytest
@@ -12,6 +11,7 @@ from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 
 from pose_ros.client import EstimatorState, Gesture, PoseClient
+from pose_ros.spin import BackgroundSpin
 from pose_ros.msg import Gesture as GestureMsg
 from pose_ros.msg import GestureArray, Keypoint, Skeleton, SkeletonArray
 from rosutil import RELIABLE, RosSession, start, stop, wait_for
@@ -43,10 +43,10 @@ class Spun:
         self.client = PoseClient(context=self.context, **kw)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.client)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        self.spin = BackgroundSpin(self.executor, self.context)
 
     def close(self) -> None:
+        self.spin.stop()   # joined before the node goes: destroying under a spinning thread crashes rcl
         self.executor.shutdown(timeout_sec=1.0)
         self.client.destroy_node()
         rclpy.try_shutdown(context=self.context)

@@ -107,9 +107,17 @@ def _type(name: str) -> str:
     return name.replace("/msg/", "/")
 
 
-def test_running_nodes_have_the_declared_topics_and_types():
-    """The cheap nodes, started in this process: every unconditional topic is there with its type, and
-    every topic there is declared (pose_estimator and video_source need a model / a source: source check)."""
+def _reliability(qos: str):
+    """The declared reliability (rclpy's enum value), or None when a parameter decides it."""
+    from rclpy.qos import ReliabilityPolicy
+    return {"reliable": ReliabilityPolicy.RELIABLE, "best effort": ReliabilityPolicy.BEST_EFFORT}.get(
+        qos.split(",")[0].split(" (")[0])
+
+
+def test_running_nodes_have_the_declared_topics_types_and_reliability():
+    """The cheap nodes, started in this process: every unconditional topic is there with its type and
+    reliability, and every topic there is declared (pose_estimator and video_source need a model / a
+    source: they get the source check only)."""
     import rclpy
     from rosutil import wait_for
 
@@ -125,9 +133,11 @@ def test_running_nodes_have_the_declared_topics_and_types():
             node = node_class(name)(context=ctx, parameter_overrides=params)
             try:
                 iface = NODES[name]
-                for kind, declared, query in (
-                        ("publishes", iface.publishes, node.get_publisher_names_and_types_by_node),
-                        ("subscribes", iface.subscribes, node.get_subscriber_names_and_types_by_node)):
+                for kind, declared, query, info in (
+                        ("publishes", iface.publishes, node.get_publisher_names_and_types_by_node,
+                         node.get_publishers_info_by_topic),
+                        ("subscribes", iface.subscribes, node.get_subscriber_names_and_types_by_node,
+                         node.get_subscriptions_info_by_topic)):
                     ns = node.get_namespace()
                     want = {_resolve(t.name, ns): _type(t.type) for t in declared}
                     must = {_resolve(t.name, ns) for t in declared if not t.when and "<" not in t.name}
@@ -139,6 +149,12 @@ def test_running_nodes_have_the_declared_topics_and_types():
                     got = actual()
                     assert set(got) <= set(want), f"{name} {kind} undeclared: {sorted(set(got) - set(want))}"
                     assert all(want[n] == t for n, t in got.items()), f"{name} {kind} types: {got} vs {want}"
+                    for t in declared:
+                        topic, rel = _resolve(t.name, ns), _reliability(t.qos)
+                        if topic in got and rel is not None:
+                            mine = [i for i in info(topic) if i.node_name == node.get_name()]
+                            assert mine and all(i.qos_profile.reliability == rel for i in mine), \
+                                f"{name} {kind} {topic}: declared {t.qos}"
             finally:
                 node.destroy_node()
     finally:

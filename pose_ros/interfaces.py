@@ -3,7 +3,8 @@
 scripts/gen_docs.py renders this (with the parameter tables of :data:`pose_ros.graph.EXECUTABLES`)
 into docs/nodes.md. test/test_docs.py keeps it honest: the page must be up to date, every name
 declared here must occur in the node's sources, every topic the node's module creates must be
-declared here, and ``lifecycle`` must match the node class.
+declared here, ``lifecycle`` must match the node class, and the nodes that start cheaply are
+started to compare their live topics, types and reliability with this description.
 
 Topic names are as the node creates them: relative ones (``skeletons``) resolve in the node's
 namespace (``/pose`` under the launch file), absolute ones (``/diagnostics``) do not. ``<id>``,

@@ -179,20 +179,38 @@ class Tracker:
         self._last_stamp = stamp
 
         dets, boxes, kps, scores = self._accept(people)
+        self._prune(stamp, dt)
+        motion, reid = self._associate(stamp, boxes, kps, scores)
+        z = kalman.xyxy_to_cxcywh(boxes)
+        shapes = body_shape(kps, self.kp_min_score) if len(dets) else np.zeros((0, 6))
+        self._update_states(stamp, motion, reid, dets, kps, scores, z, shapes)
+        matched = set(motion.values()) | set(reid.values())
+        new = [j for j in np.flatnonzero(scores >= self.high_score) if j not in matched]
+        self._births(stamp, new, dets, kps, scores, z, shapes)
+        keep = matched | set(new)
+        return [p for j, p in enumerate(dets) if j in keep]
+
+    # --------------------------------------------------------------- the steps of update
+    def _prune(self, stamp: float, dt: float) -> None:
+        """Predict every track to ``stamp`` and forget lost ones past both matching windows."""
         self._x, self._P = kalman.predict(self._x, self._P, dt)
         keep_for = max(self.max_age, self.reid_window)
         self._keep([not (t.state == TrackState.LOST and stamp - t.last_seen > keep_for)
                     for t in self._tracks])
 
+    def _associate(self, stamp: float, boxes: np.ndarray, kps: np.ndarray,
+                   scores: np.ndarray) -> tuple[dict[int, int], dict[int, int]]:
+        """(motion, reid): track index -> detection index, in three stages: high-score people
+        by motion, then low-score ones by motion, then lost tracks re-identified among the
+        high-score people left."""
         tracks = self._tracks
         elapsed = np.array([stamp - t.last_seen for t in tracks])
         state = np.array([int(t.state) for t in tracks], dtype=int)
         lost = state == TrackState.LOST
         high = np.flatnonzero(scores >= self.high_score)
         low = np.flatnonzero(scores < self.high_score)
-        motion: dict[int, int] = {}   # track index -> detection index
+        motion: dict[int, int] = {}
         reid: dict[int, int] = {}
-
         t1 = np.flatnonzero(~lost | (elapsed <= self.max_age))
         for i, j in assign(self._motion_sim(t1, high, boxes, kps, elapsed), self.match_threshold):
             motion[int(t1[i])] = int(high[j])
@@ -205,17 +223,20 @@ class Tracker:
         d3 = np.array([j for j in high if j not in used], dtype=int)
         for i, j in assign(self._reid_sim(t3, d3, boxes, kps, elapsed), self.reid_threshold):
             reid[int(t3[i])] = int(d3[j])
+        return motion, reid
 
-        z = kalman.xyxy_to_cxcywh(boxes)
+    def _update_states(self, stamp: float, motion: dict[int, int], reid: dict[int, int], dets: list[Person],
+                       kps: np.ndarray, scores: np.ndarray, z: np.ndarray, shapes: np.ndarray) -> None:
+        """Kalman updates of the matched tracks, then the state machine: matched tracks gain a
+        hit (confirmed at min_hits), unmatched tentative ones die, unmatched others are lost."""
         if motion:
             ti = np.fromiter(motion.keys(), int)
             self._x[ti], self._P[ti] = kalman.update(self._x[ti], self._P[ti], z[list(motion.values())])
         if reid:  # velocity before the occlusion means little now: restart the motion model
             ti = np.fromiter(reid.keys(), int)
             self._x[ti], self._P[ti] = kalman.init_state(z[list(reid.values())])
-        shapes = body_shape(kps, self.kp_min_score) if len(dets) else np.zeros((0, 6))
         alive = []
-        for i, t in enumerate(tracks):
+        for i, t in enumerate(self._tracks):
             j = motion.get(i, reid.get(i))
             if j is None:
                 if t.state == TrackState.TENTATIVE:
@@ -232,21 +253,21 @@ class Tracker:
             alive.append(True)
         self._keep(alive)
 
-        matched = set(motion.values()) | set(reid.values())
-        new = [j for j in high if j not in matched]
-        if new:
-            x, P = kalman.init_state(z[new])
-            self._x, self._P = np.concatenate([self._x, x]), np.concatenate([self._P, P])
-            for j in new:
-                t = _Track(id=mint_id(self._next), keypoints=kps[j], obs=z[j],
-                           shape=shapes[j].copy(), score=float(scores[j]), last_seen=stamp)
-                self._next += 1
-                t.confirmed = self.min_hits <= 1
-                t.state = TrackState.TRACKED if t.confirmed else TrackState.TENTATIVE
-                self._tracks.append(t)
-                self._tag(dets[j], t)
-        keep = matched | set(new)
-        return [p for j, p in enumerate(dets) if j in keep]
+    def _births(self, stamp: float, new: list[int], dets: list[Person], kps: np.ndarray, scores: np.ndarray,
+                z: np.ndarray, shapes: np.ndarray) -> None:
+        """A new track for each unmatched high-score person (confirmed at once when min_hits <= 1)."""
+        if not new:
+            return
+        x, P = kalman.init_state(z[new])
+        self._x, self._P = np.concatenate([self._x, x]), np.concatenate([self._P, P])
+        for j in new:
+            t = _Track(id=mint_id(self._next), keypoints=kps[j], obs=z[j],
+                       shape=shapes[j].copy(), score=float(scores[j]), last_seen=stamp)
+            self._next += 1
+            t.confirmed = self.min_hits <= 1
+            t.state = TrackState.TRACKED if t.confirmed else TrackState.TENTATIVE
+            self._tracks.append(t)
+            self._tag(dets[j], t)
 
     # --------------------------------------------------------------- helpers
     def _accept(self, people: list[Person]

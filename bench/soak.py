@@ -355,68 +355,82 @@ def _last_published(samples: list[dict]) -> int | None:
     return int(vals[-1]) if vals else None
 
 
-def _run(cfg: SoakConfig, workdir: Path, psutil) -> SoakResult:
-    clip = cfg.clip or make_clip(workdir)
-    cmds = graph_commands(clip, cfg.backend, cfg.tracker, cfg.fps, cfg.source, cfg.estimator)
-    _log(cfg, f"ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID')} clip {clip} ({W}x{H} @ {FPS:g} Hz, looped); "
-              f"logs in {workdir}")
-    probe = Probe(record=cfg.record)
-    procs: dict[str, subprocess.Popen] = {}
-    handles = {PROBE: psutil.Process()}
-    samples: list[dict] = []
-    early = None
-    final: dict = {}
-    codes: dict[str, int | None] = {}
-    t_start = time.monotonic()
+class _SoakRun:
+    """One soak run, step by step: start the graph, sample once a second, drain, collect."""
 
-    def dead() -> list[str]:
-        return [n for n, p in procs.items() if p.poll() is not None]
+    def __init__(self, cfg: SoakConfig, workdir: Path, psutil) -> None:
+        self.cfg, self.workdir, self.psutil = cfg, workdir, psutil
+        clip = cfg.clip or make_clip(workdir)
+        self.cmds = graph_commands(clip, cfg.backend, cfg.tracker, cfg.fps, cfg.source, cfg.estimator)
+        _log(cfg, f"ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID')} clip {clip} ({W}x{H} @ {FPS:g} Hz, looped); "
+                  f"logs in {workdir}")
+        self.probe = Probe(record=cfg.record)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.handles = {PROBE: psutil.Process()}
+        self.samples: list[dict] = []
+        self.codes: dict[str, int | None] = {}
+        self.t_start = time.monotonic()
 
-    def wait_until(pred, what: str) -> None:
+    def dead(self) -> list[str]:
+        return [n for n, p in self.procs.items() if p.poll() is not None]
+
+    def wait_until(self, pred, what: str) -> None:
         while not pred():
-            if dead() or time.monotonic() > t_start + cfg.start_timeout:
-                why = f"exited: {', '.join(dead())}" if dead() else f"timeout {cfg.start_timeout:.0f} s"
-                raise RuntimeError(f"{what} ({why})\n{_tails(workdir, procs)}")
+            if self.dead() or time.monotonic() > self.t_start + self.cfg.start_timeout:
+                why = f"exited: {', '.join(self.dead())}" if self.dead() else f"timeout {self.cfg.start_timeout:.0f} s"
+                raise RuntimeError(f"{what} ({why})\n{_tails(self.workdir, self.procs)}")
             time.sleep(0.05)
 
-    try:
+    def start(self) -> float:
+        """Start the pipeline, then the camera once it listens; t0 of the first answered image."""
         for name in NODES:  # the pipeline first, the camera once it listens
-            if name in cmds and name != "video_source":
-                procs[name] = start_process(cmds[name], workdir / f"{name}.log")
-        wait_until(probe.ready, "graph did not come up")
-        procs["video_source"] = start_process(cmds["video_source"], workdir / "video_source.log")
-        for name, p in procs.items():
-            handles[name] = psutil.Process(p.pid)
+            if name in self.cmds and name != "video_source":
+                self.procs[name] = start_process(self.cmds[name], self.workdir / f"{name}.log")
+        self.wait_until(self.probe.ready, "graph did not come up")
+        self.procs["video_source"] = start_process(self.cmds["video_source"], self.workdir / "video_source.log")
+        for name, p in self.procs.items():
+            self.handles[name] = self.psutil.Process(p.pid)
         # t0: the first result for an image the probe saw (video_source starts with its first
         # subscriber, which may be the estimator: the probe can miss the first frames)
-        wait_until(lambda: probe.first_match is not None, "no skeletons")
-        t0 = probe.first_match
-        _log(cfg, f"first skeletons {t0 - t_start:.1f} s after start; measuring {cfg.duration:.0f} s")
-        psutil.cpu_percent()  # machine-wide busy %, from here
+        self.wait_until(lambda: self.probe.first_match is not None, "no skeletons")
+        t0 = self.probe.first_match
+        _log(self.cfg, f"first skeletons {t0 - self.t_start:.1f} s after start; measuring {self.cfg.duration:.0f} s")
+        return t0
+
+    def sample(self, now: float, t0: float) -> dict:
+        """One second's sample: CPU and memory per process, the graph's counters."""
+        probe = self.probe
+        s = {"t": now - t0, "machine_cpu": self.psutil.cpu_percent()}
+        for name, h in self.handles.items():
+            s[name] = _proc_sample(h, children=name != PROBE)  # the nodes are the probe's children
+        s["published"] = probe.diag_value("video_source", "frames published")
+        for key, k in (("received", "received"), ("processed", "processed"), ("dropped", "dropped frames")):
+            s["est_" + key] = probe.diag_value("pose_estimator", k)
+        with probe.lock:
+            s["images"], s["skeleton_arrays"] = len(probe.img_t), probe.skeleton_arrays
+            s["joint_angles"] = probe.joint_angles
+        return s
+
+    def measure(self, t0: float) -> str | None:
+        """Sample once a second until the duration, the clip's end or a death; why it stopped early."""
+        cfg, procs = self.cfg, self.procs
+        self.psutil.cpu_percent()  # machine-wide busy %, from here
         next_t = t0
         last_report = t0
         while True:
             now = time.monotonic()
-            s = {"t": now - t0, "machine_cpu": psutil.cpu_percent()}
-            for name, h in handles.items():
-                s[name] = _proc_sample(h, children=name != PROBE)  # the nodes are the probe's children
-            s["published"] = probe.diag_value("video_source", "frames published")
-            for key, k in (("received", "received"), ("processed", "processed"), ("dropped", "dropped frames")):
-                s["est_" + key] = probe.diag_value("pose_estimator", k)
-            with probe.lock:
-                s["images"], s["skeleton_arrays"] = len(probe.img_t), probe.skeleton_arrays
-                s["joint_angles"] = probe.joint_angles
-            samples.append(s)
-            probe.prune()
-            if cfg.finite and dead() == ["video_source"] and procs["video_source"].returncode == 0:
+            s = self.sample(now, t0)
+            self.samples.append(s)
+            self.probe.prune()
+            if cfg.finite and self.dead() == ["video_source"] and procs["video_source"].returncode == 0:
                 time.sleep(3.0)   # the clip is over: let the last frames through
-                break
-            if dead():
-                early = f"process exited during the run: {', '.join(dead())}"
+                return None
+            if self.dead():
+                early = f"process exited during the run: {', '.join(self.dead())}"
                 _log(cfg, early)
-                break
+                return early
             if now - t0 >= cfg.duration:
-                break
+                return None
             if now - last_report >= 60.0:
                 last_report = now
                 _log(cfg, f"{now - t0:.0f} s: {s['images']} images, {s['skeleton_arrays']} skeleton arrays")
@@ -424,45 +438,64 @@ def _run(cfg: SoakConfig, workdir: Path, psutil) -> SoakResult:
             try:
                 time.sleep(max(0.0, next_t - time.monotonic()))
             except KeyboardInterrupt:
-                early = "interrupted"
-                break
-        t_end = time.monotonic()
-        busy = [x["machine_cpu"] for x in samples[1:]]
-        machine_cpu = float(np.mean(busy)) if busy else math.nan
-        alive = {n: p.poll() is None for n, p in procs.items()}
-        # Drain: stop the camera, let the last frames through, read the final counters.
-        codes["video_source"] = stop_process(procs["video_source"])
+                return "interrupted"
+
+    def drain(self) -> dict:
+        """Stop the camera, let the last frames through, read the final counters."""
+        self.codes["video_source"] = stop_process(self.procs["video_source"])
         time.sleep(3.0)
+        probe = self.probe
         final = {"est_" + k: probe.diag_value("pose_estimator", key) for k, key in (
             ("received", "received"), ("processed", "processed"), ("dropped", "dropped frames"),
             ("bad_input", "bad input"))}
         final["tracker_resets"] = probe.diag_value("pose_tracker", "stamp resets")
+        return final
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.procs)):
+            self.codes[name] = stop_process(self.procs[name])
+        self.probe.close()
+
+    def result(self, t0: float, t_end: float, early: str | None, machine_cpu: float, alive: dict,
+               final: dict) -> SoakResult:
+        probe, samples = self.probe, self.samples
+        logs = {n: (self.workdir / f"{n}.log").read_text(errors="replace") for n in self.procs}
+        m = re.search(r"video source finished: (\d+) frames published", logs.get("video_source", ""))
+        img_lat = list(probe.img_lat)
+        totals = {
+            # the node's last word, else its last /diagnostics (up to 1 s old)
+            "published": int(m.group(1)) if m else _last_published(samples), "images_seen": len(probe.img_t),
+            "skeleton_arrays": probe.skeleton_arrays, "answered": int(np.sum(~np.isnan(img_lat))),
+            "unmatched_skeletons": probe.unmatched_skeletons, "stamp_not_increasing": probe.stamp_not_increasing,
+            "stamp_jumps": list(probe.stamp_jumps), "track_ids": len(probe.track_ids),
+            "joint_angles": probe.joint_angles, "people_per_array": probe.people / max(probe.skeleton_arrays, 1),
+            "predicted_per_array": probe.predicted / max(probe.skeleton_arrays, 1),
+            "machine_cpu_pct": machine_cpu, **final,
+        }
+        res = SoakResult(
+            config={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self.cfg).items()},
+            t0=t0, t_end=t_end, samples=samples, img_t=list(probe.img_t), img_lat=img_lat,
+            skel_t=list(probe.skel_t), angles_t=list(probe.angles_t), totals=totals, alive=alive,
+            exit_codes=self.codes, early_stop=early, logs={n: t[-4000:] for n, t in logs.items()},
+            log_errors={n: [ln for ln in t.splitlines() if "Traceback" in ln or "[ERROR]" in ln][:20]
+                        for n, t in logs.items()})
+        res.frames = probe.frames
+        return res
+
+
+def _run(cfg: SoakConfig, workdir: Path, psutil) -> SoakResult:
+    run = _SoakRun(cfg, workdir, psutil)
+    try:
+        t0 = run.start()
+        early = run.measure(t0)
+        t_end = time.monotonic()
+        busy = [x["machine_cpu"] for x in run.samples[1:]]
+        machine_cpu = float(np.mean(busy)) if busy else math.nan
+        alive = {n: p.poll() is None for n, p in run.procs.items()}
+        final = run.drain()
     finally:
-        for name in reversed(list(procs)):
-            codes[name] = stop_process(procs[name])
-        probe.close()
-    logs = {n: (workdir / f"{n}.log").read_text(errors="replace") for n in procs}
-    m = re.search(r"video source finished: (\d+) frames published", logs.get("video_source", ""))
-    img_lat = list(probe.img_lat)
-    totals = {
-        # the node's last word, else its last /diagnostics (up to 1 s old)
-        "published": int(m.group(1)) if m else _last_published(samples), "images_seen": len(probe.img_t),
-        "skeleton_arrays": probe.skeleton_arrays, "answered": int(np.sum(~np.isnan(img_lat))),
-        "unmatched_skeletons": probe.unmatched_skeletons, "stamp_not_increasing": probe.stamp_not_increasing,
-        "stamp_jumps": list(probe.stamp_jumps), "track_ids": len(probe.track_ids),
-        "joint_angles": probe.joint_angles, "people_per_array": probe.people / max(probe.skeleton_arrays, 1),
-        "predicted_per_array": probe.predicted / max(probe.skeleton_arrays, 1),
-        "machine_cpu_pct": machine_cpu, **final,
-    }
-    res = SoakResult(
-        config={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()},
-        t0=t0, t_end=t_end, samples=samples, img_t=list(probe.img_t), img_lat=img_lat,
-        skel_t=list(probe.skel_t), angles_t=list(probe.angles_t), totals=totals, alive=alive,
-        exit_codes=codes, early_stop=early, logs={n: t[-4000:] for n, t in logs.items()},
-        log_errors={n: [ln for ln in t.splitlines() if "Traceback" in ln or "[ERROR]" in ln][:20]
-                    for n, t in logs.items()})
-    res.frames = probe.frames
-    return res
+        run.stop_all()
+    return run.result(t0, t_end, early, machine_cpu, alive, final)
 
 
 # ------------------------------------------------------------------ analysis

@@ -67,7 +67,7 @@ class Argument:
 
 BOOL = ("true", "false")
 NOT_GIVEN = ""  # the default of arguments whose value otherwise comes from params_file
-# test_graph checks them against the estimator's
+# test_package checks them against the choices of pose_estimator's `backend` parameter
 BACKENDS = ("thunder", "mediapipe", "movenet", "topdown", "onnx", "yolo")
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 

@@ -3,6 +3,12 @@
 pose_estimator tracks by itself (``tracking: true``); this node is for skeletons
 from elsewhere (another estimator, a bag recorded untracked): ``skeletons_in`` in,
 ``skeletons`` and ``markers`` out, headers unchanged.
+
+A plain node, not a lifecycle one, like video_source and hri_bridge: the lifecycle is for
+nodes that hold something costly to load and free (pose_estimator's model, the action
+classifier's), which configure loads and cleanup frees. This node loads nothing, costs
+nothing without input, and its only state is the tracks; "inactive" would only mean
+"drop the input", which stopping the upstream does as well.
 """
 from __future__ import annotations
 

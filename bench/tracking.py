@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pose_ros.core.tracking.smoothing import SkeletonSmoother
 from pose_ros.core.skeleton import NUM_COCO17, Person, keypoint_box
-from pose_ros.core.tracking.similarity import iou_matrix
+from pose_ros.core.geometry import iou_matrix
 from pose_ros.core.tracking.tracker import Tracker
 
 FPS = 30.0

@@ -92,7 +92,7 @@ def test_followed_people_keep_detector_like_boxes(thunder_path, nanodet_path):
     """Between detections a person's box comes from the pose; it should be the box the
     detector would have drawn (the old crop box was a third too wide: IoU 0.77-0.78)."""
     from pose_ros.core.detection.thunder import ThunderBackend
-    from pose_ros.core.tracking.similarity import iou_matrix
+    from pose_ros.core.geometry import iou_matrix
     follow = ThunderBackend(detect_period=1.0, detect_async=False)
     follow.stats.update(frames=0, detections=0)          # not the start-up dry run
     followed = _frames(follow, 0, 4)[-1]

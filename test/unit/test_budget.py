@@ -11,7 +11,8 @@ import pytest
 
 from pose_ros.core.budget import BudgetController
 from pose_ros.core.detection.background import DetectionClock
-from pose_ros.core.detection.follow import Credit, Followed, plan_crops
+from pose_ros.core.detection.crop_plan import Credit, plan_crops
+from pose_ros.core.detection.follow import VELOCITY_TIME, Followed
 
 
 def person(x: float, height: float, stamp: float = 0.0, vx: float = 0.0) -> Followed:
@@ -73,9 +74,10 @@ def test_credit_carries_at_most_one_crop():
 def test_prediction_moves_the_pose_with_the_person():
     p = person(100, 100, stamp=0.0)
     q = p.measured(p.kp + np.array([10, 0, 0], np.float32), p.box + np.array([10, 0, 10, 0], np.float32), 0.1)
-    assert q.velocity[0] == pytest.approx(50.0)       # 100 px/s, half-weighted from rest
+    v = 100.0 * 0.1 / (0.1 + VELOCITY_TIME)             # 100 px/s measured over 0.1 s, averaged from rest
+    assert q.velocity[0] == pytest.approx(v)
     kp, box = q.predicted(0.3)
-    assert kp[0, 0] == pytest.approx(110 + 50 * 0.2) and box[0] == pytest.approx(100 + 50 * 0.2)
+    assert kp[0, 0] == pytest.approx(110 + v * 0.2) and box[0] == pytest.approx(100 + v * 0.2)
 
 
 def test_detection_lands_on_a_fixed_frame_whatever_the_detector_takes():
@@ -156,3 +158,29 @@ def test_a_node_behind_its_camera_does_not_wait_for_the_detector():
     release.set()
     assert clock.result(0.2, wait=True) == (True, "held")
     clock.close()
+
+
+def test_a_pose_the_budget_cannot_refresh_goes_stale_and_is_dropped():
+    """Twice max_pose_age without a crop: the person is no longer published or followed
+    (the detector finds them again), so no skeleton is older than that."""
+    from pose_ros.core.detection.follow import VideoFollower
+
+    class NoDetector:
+        def reset(self): pass
+        def started(self, stamp): pass
+        def result(self, stamp, wait=True): return None
+        def maybe_start(self, *a, **k): return False
+        def idle_due(self, stamp): return False
+        waited = 0.0
+
+    first = [person(50 * i, 80) for i in range(3)]
+
+    def first_frame(rgb):
+        from pose_ros.core.detection.follow import Found
+        return [Found(0.5, p.kp, p.box, 0.8) for p in first]
+    f = VideoFollower(lambda rgb, box, small: first[0].kp, first_frame, NoDetector(), min_track_score=0.1,
+                      max_pose_age=0.2, priority_people=0, small_height=0, small_cost=0.35, max_people=0)
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    assert len(f.frame(rgb, 0.0, 0.0)) == 3
+    ages = [max((p.age for p in f.frame(rgb, i / 30, 0.0)), default=0.0) for i in range(1, 30)]
+    assert max(ages) <= 0.4 + 1e-9 and f.people == []

@@ -172,6 +172,11 @@ def test_newcomers_are_boxes_no_followed_person_holds():
                       [115, 100, 155, 200],      # IoU 0.45: the person beside him
                       [300, 100, 340, 200]], np.float32)
     assert newcomers(boxes, held).tolist() == [False, True, True]
+    # one to one: a followed person explains the box they overlap most, even at IoU 0.3,
+    # and only that one
+    assert newcomers(boxes, held, 0.3, one_to_one=True).tolist() == [False, True, True]
+    off = np.array([[110, 110, 150, 210], [112, 100, 152, 200]], np.float32)   # IoU 0.52 and 0.53 with held
+    assert newcomers(off, held, 0.3, one_to_one=True).tolist() == [True, False]
     assert newcomers(boxes, np.zeros((0, 4))).all()
     assert newcomers(np.zeros((0, 4)), held).shape == (0,)
 

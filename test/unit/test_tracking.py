@@ -309,3 +309,28 @@ def test_reset_gap_follows_reid_window() -> None:
     assert tr.resets == 0 and tr.num_tracks == 1
     tr.set_params(reid_window=1.0)
     assert tr.reset_gap == 5.0
+
+
+@pytest.mark.parametrize("handle", [True, False])
+def test_the_backends_follow_handle_keeps_a_jumping_small_person(handle: bool) -> None:
+    """A small person whose refreshed crop lands 20 px off the predicted box (keypoint noise
+    of a 60 px person, a prediction a few frames old) keeps the id when the backend says it
+    followed them (Person.follow); without the handle the jump starts a new track."""
+    tr = Tracker(min_hits=1)
+    ids = []
+    for i in range(8):
+        x = 100.0 + (20.0 if i % 2 else 0.0)       # jumps back and forth by a third of a box height
+        p = figure(x, 200.0, 60.0)
+        p.follow = 7 if handle else -1
+        ids += [q.track_id for q in tr.update([p], i / 30)]
+    assert (len(set(ids)) == 1) == handle, ids
+
+
+def test_a_follow_handle_is_still_gated_by_speed() -> None:
+    tr = Tracker(min_hits=1, max_speed=300.0)
+    a = figure(100.0, 200.0, 60.0)
+    a.follow = 3
+    first = tr.update([a], 0.0)[0].track_id
+    b = figure(600.0, 200.0, 60.0)        # 500 px in 33 ms: not the same person, whatever the handle says
+    b.follow = 3
+    assert tr.update([b], 1 / 30)[0].track_id != first

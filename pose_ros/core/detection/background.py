@@ -118,6 +118,10 @@ class DetectionClock:
         """A detection ran outside the clock (the first frame, inline) at ``stamp``."""
         self.last_start = stamp
 
+    def idle_due(self, stamp: float) -> bool:
+        """No detection in flight and one is due by the period: the caller may detect inline."""
+        return self._flight is None and (self.last_start is None or stamp - self.last_start >= self.period)
+
     def maybe_start(self, stamp: float, rgb: np.ndarray, urgent: bool, held: Any) -> bool:
         """Start a detection on ``rgb`` when due; ``held`` comes back with its result."""
         if self._flight is not None:

@@ -1,26 +1,15 @@
-"""Video mode of a top-down backend: who gets a pose crop this frame, and everyone else predicted.
+"""Video mode of a top-down backend: follow people crop to crop, pose within budget, predict the rest.
 
 A top-down backend pays one crop per person, so a crowd makes every frame late. Under a
-per-frame budget (in crop units: one Thunder crop = 1) this module decides, frame by
-frame and from nothing but the frames' stamps and the budget, who is posed:
-
-1. newcomers of the last person detection, best box first (nobody has seen them yet);
-2. people whose pose is older than ``max_pose_age`` s, oldest first (the bound);
-3. everyone else by the age of their pose, where the ``priority_people`` who matter
-   most to a robot, the tallest (nearest) and those whose box grows (approaching),
-   count ``PRIORITY_WEIGHT`` times their age: with a budget for everyone they are
-   all posed every frame, with less the nearest are posed that much more often than
-   the rest, who are refreshed in rotation.
-
-Posing stops at the first person the remaining credit cannot pay for; unspent credit
-carries over (at most one crop's worth), so a budget of 0.5 poses one person every
-other frame. Everyone not posed is *predicted*: their last pose moved by their
-velocity, reported with ``predicted`` set and the age of the measurement. With an
-unbounded budget (``math.inf``) everyone is posed every frame.
+per-frame budget (:mod:`~pose_ros.core.detection.crop_plan` says who is posed) everyone
+not posed in a frame is *predicted*: their last pose moved by their velocity, reported
+with ``predicted`` set and the age of the measurement; a prediction older than twice
+``max_pose_age`` is dropped, and the detector finds the person again. With an unbounded
+budget (``math.inf``) everyone is posed every frame. Everything here depends on the
+frames, their stamps and the budget only.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,15 +17,17 @@ import numpy as np
 
 from pose_ros.core.detection import crops
 from pose_ros.core.detection.background import DetectionClock
+from pose_ros.core.detection.crop_plan import Credit, Plan, plan_crops
 from pose_ros.core.geometry import iou_matrix
 from pose_ros.core.tracking.similarity import oks
 
 # A person is "approaching" when their box height grows: rate in 1/s; this boost makes a
 # person growing by 50 % per second count as twice their height.
 _APPROACH_GAIN = 2.0
-_MAX_SPEED_HEIGHTS = 3.0     # velocity clamp: body heights per second
-_VELOCITY_SMOOTHING = 0.5    # weight of the newest measurement in the velocity estimate
-PRIORITY_WEIGHT = 4.0       # how much more often the people who matter most are posed under a tight budget
+_MAX_SPEED_HEIGHTS = 1.5     # velocity clamp: body heights per second (a brisk walk is under one)
+# Velocity is averaged over about this many seconds: between two crops a frame apart a
+# small person's box moves by keypoint noise, which divided by 33 ms is a sprint.
+VELOCITY_TIME = 0.5
 _SEGMENT_PER_BOX = 0.53     # COCO person segment area / box area: the OKS scale of a box
 _SAME_BODY_OKS = 0.6        # two skeletons this alike are one person seen twice
 # A detection's box is a newcomer unless it overlaps a followed person's box this much.
@@ -44,6 +35,8 @@ _SAME_BODY_OKS = 0.6        # two skeletons this alike are one person seen twice
 # nobody followed; a box that does hold a followed person gives a pose that repeats
 # it, and merge_same_body drops that copy (docs/benchmarks.md, PETS09).
 NEWCOMER_IOU = 0.5
+STALE_AGES = 2.0             # a predicted pose this many max_pose_age old is dropped, not published
+MATCH_IOU = 0.3              # a followed person explains the detector box they overlap most, from this IoU
 
 
 def person_score(box_score: float, kp: np.ndarray) -> float:
@@ -67,12 +60,26 @@ class Found:
     age: float = 0.0
     follow: "Followed | None" = None   # carried to the next frame as this (None: not followed)
     newcomer: bool = False
+    handle: int = -1                # for the tracker (Person.follow): a predicted person, or one posed
+                                    # again after predictions; -1 when the crop alone tells
 
 
-def same_body(a: Found, b: Found, min_joint: float = 0.3) -> bool:
-    """Two skeletons this alike (OKS >= 0.6 at ``a``'s box scale) are one person seen twice."""
-    area = _SEGMENT_PER_BOX * max(float((a.box[2] - a.box[0]) * (a.box[3] - a.box[1])), 1.0)
-    return bool(oks(a.kp, b.kp, area, min_joint) >= _SAME_BODY_OKS)
+def repeats_matrix(people: list[Found], min_joint: float = 0.3) -> np.ndarray:
+    """(N, N) bool: row person repeats column person. The same body by OKS (>= 0.6 at the
+    row's box scale), or, for a predicted row person, a box overlapping the column's by half
+    (a prediction that drifted a little is no second person). One vectorised pass: a crowd
+    of predicted people is compared every frame."""
+    n = len(people)
+    if n == 0:
+        return np.zeros((0, 0), bool)
+    kp = np.stack([p.kp for p in people])
+    box = np.stack([p.box for p in people]).astype(np.float64)
+    area = _SEGMENT_PER_BOX * np.maximum((box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]), 1.0)
+    same = oks(kp[:, None], kp[None], area[:, None], min_joint) >= _SAME_BODY_OKS
+    predicted = np.array([p.predicted for p in people])
+    same |= predicted[:, None] & (iou_matrix(box, box) >= NEWCOMER_IOU)
+    np.fill_diagonal(same, False)
+    return same
 
 
 def merge_same_body(people: list[Found], min_joint: float = 0.3) -> list[Found]:
@@ -80,35 +87,57 @@ def merge_same_body(people: list[Found], min_joint: float = 0.3) -> list[Found]:
     then the higher score wins (a newcomer's crop, cut around the detector's box, often
     beats a followed crop that drifted: PETS09, docs/benchmarks.md). Best first."""
     people = sorted(people, key=lambda p: (p.predicted, -p.score))
-    kept: list[Found] = []
-    for p in people:
-        if not any(same_body(p, k, min_joint) for k in kept):
-            kept.append(p)
-    return kept
+    same = repeats_matrix(people, min_joint)
+    kept: list[int] = []
+    for i in range(len(people)):
+        if not same[i, kept].any():
+            kept.append(i)
+    return [people[i] for i in kept]
 
 
 def absorb_newcomers(found: list[Found], stamp: float) -> list[Found]:
     """A newcomer whose pose repeats a predicted person is that person measured again: it
     keeps their motion (and is no longer new), and the predicted copy goes."""
+    same = repeats_matrix(found)
     gone: set[int] = set()
-    for f in found:
+    for i, f in enumerate(found):
         if not f.newcomer or f.follow is None:
             continue
-        twin = next((p for p in found if p.predicted and id(p) not in gone and same_body(f, p)), None)
-        if twin is not None and twin.follow is not None:
-            gone.add(id(twin))
-            f.follow = twin.follow.measured(f.kp, f.box, stamp)
-            f.newcomer = False
-    return [f for f in found if id(f) not in gone]
+        twin = next((j for j, p in enumerate(found) if p.predicted and j not in gone and same[j, i]), None)
+        if twin is not None and found[twin].follow is not None:
+            gone.add(twin)
+            f.follow = found[twin].follow.measured(f.kp, f.box, stamp)
+            f.newcomer, f.handle = False, f.follow.handle
+    return [f for j, f in enumerate(found) if j not in gone]
 
 
-def newcomers(boxes: np.ndarray, held: np.ndarray, same_iou: float = NEWCOMER_IOU) -> np.ndarray:
-    """Mask of the detector ``boxes`` (K, 4) that overlap none of the ``held`` boxes by ``same_iou``."""
+def newcomers(boxes: np.ndarray, held: np.ndarray, same_iou: float = NEWCOMER_IOU,
+              one_to_one: bool = False) -> np.ndarray:
+    """Mask of the detector ``boxes`` (K, 4) that no ``held`` box explains.
+
+    By default a box is explained by any held box it overlaps by ``same_iou``. With
+    ``one_to_one`` each held box explains one detector box at most, the one it overlaps
+    most (pairs taken greedily, best IoU first, down to ``same_iou``): a person beside a
+    followed one is new even when the boxes overlap a lot, and a followed person whose
+    reported box is a little off its detector box (small people: a few pixels of
+    keypoint noise) is still explained.
+    """
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     held = np.asarray(held, np.float32).reshape(-1, 4)
     if not len(held):
         return np.ones(len(boxes), bool)
-    return iou_matrix(boxes, held).max(axis=1) < same_iou
+    iou = iou_matrix(boxes, held)
+    if not one_to_one:
+        return iou.max(axis=1) < same_iou
+    new = np.ones(len(boxes), bool)
+    free = np.ones(len(held), bool)
+    for flat in np.argsort(-iou, axis=None, kind="stable"):
+        i, j = divmod(int(flat), len(held))
+        if iou[i, j] < same_iou:
+            break
+        if new[i] and free[j]:
+            new[i] = free[j] = False
+    return new
 
 
 @dataclass(eq=False)
@@ -121,6 +150,8 @@ class Followed:
     stamp: float                    # when kp was measured (image stamp, s)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))   # box centre, px/s
     growth: float = 0.0             # relative box-height change per second (approaching > 0)
+    handle: int = -1                # the same number while this person is followed (Person.follow)
+    carried: bool = False           # the last report was a prediction
 
     def age(self, stamp: float) -> float:
         return max(0.0, stamp - self.stamp)
@@ -152,72 +183,11 @@ class Followed:
             c_new = (box[:2] + box[2:]) / 2.0
             limit = _MAX_SPEED_HEIGHTS * max(float(box[3] - box[1]), 1.0)
             v = np.clip((c_new - c_old) / dt, -limit, limit)
-            a = _VELOCITY_SMOOTHING
-            velocity = a * v + (1 - a) * self.velocity
+            a = dt / (dt + VELOCITY_TIME)
+            velocity = np.clip(a * v + (1 - a) * self.velocity, -limit, limit)
             g = (float(box[3] - box[1]) / max(self.height(), 1.0) - 1.0) / dt
             growth = a * g + (1 - a) * self.growth
-        return Followed(kp, box, self.box_score, stamp, np.asarray(velocity, np.float64), float(growth))
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Who gets a crop this frame: indices into the followed list and into the newcomers."""
-
-    followed: tuple[int, ...]
-    newcomers: tuple[int, ...]
-    spent: float
-
-
-def plan_crops(people: list[Followed], newcomer_costs: list[float], costs: list[float], stamp: float,
-               credit: float, max_pose_age: float, priority_people: int) -> Plan:
-    """Spend ``credit`` on crops in the order of the module docstring; stop at the first that does not fit.
-
-    ``costs`` are the followed people's crop costs, ``newcomer_costs`` those of the
-    detector's new boxes (best first). Pure and deterministic: the same inputs, the same plan.
-    """
-    n = len(people)
-    ages = [p.age(stamp) for p in people]
-    ranked = sorted(range(n), key=lambda i: (-people[i].importance(), i))
-    weight = [1.0] * n
-    for i in ranked[:max(priority_people, 0)]:
-        weight[i] = PRIORITY_WEIGHT
-    overdue = sorted((i for i in range(n) if ages[i] >= max_pose_age), key=lambda i: (-ages[i], i))
-    late = set(overdue)
-    rest = sorted((i for i in range(n) if i not in late), key=lambda i: (-ages[i] * weight[i], -weight[i], i))
-    order = [("n", j) for j in range(len(newcomer_costs))] + [("f", i) for i in overdue + rest]
-    followed: list[int] = []
-    newcomers: list[int] = []
-    spent = 0.0
-    for kind, i in order:
-        cost = costs[i] if kind == "f" else newcomer_costs[i]
-        if spent + cost > credit + 1e-9:
-            break
-        spent += cost
-        (followed if kind == "f" else newcomers).append(i)
-    return Plan(tuple(followed), tuple(newcomers), spent)
-
-
-class Credit:
-    """Crop credit carried between frames: ``budget`` units a frame, at most one crop saved up."""
-
-    def __init__(self) -> None:
-        self.value = 0.0
-
-    def add(self, budget: float) -> float:
-        """The credit of a new frame with ``budget`` units (inf: unbounded)."""
-        if math.isinf(budget):
-            self.value = math.inf
-        else:
-            carried = 0.0 if math.isinf(self.value) else min(self.value, 1.0)
-            self.value = carried + max(budget, 0.0)
-        return self.value
-
-    def spend(self, units: float) -> None:
-        if not math.isinf(self.value):
-            self.value = max(self.value - units, 0.0)
-
-    def reset(self) -> None:
-        self.value = 0.0
+        return Followed(kp, box, self.box_score, stamp, np.asarray(velocity, np.float64), float(growth), self.handle)
 
 
 PoseFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]   # (rgb, roi box, small) -> (17, 3)
@@ -243,6 +213,7 @@ class VideoFollower:
         self.small_cost = float(small_cost)
         self.max_people = int(max_people)
         self.credit = Credit()
+        self._handles = 0
         self.last: dict[str, float] = {}     # the last frame: posed, predicted, units, detect_wait
         self.reset()
 
@@ -263,7 +234,9 @@ class VideoFollower:
     def frame(self, rgb: np.ndarray, stamp: float, budget: float, wait: bool = True) -> list[Found]:
         """People in this frame, best first: posed ones and predicted ones (``Found.predicted``).
         ``wait`` False: do not wait for a late detection (the node is behind its camera)."""
-        if not self._started:
+        if not self._started or (not self.people and not self.queue and self.clock.idle_due(stamp)):
+            # nobody to follow (the start, or an empty scene): detect on this frame, at most
+            # once a period, so that whoever appears is posed on the first frame it is due
             found = self._first(rgb)
             self._started = True
             self.clock.started(stamp)
@@ -296,8 +269,13 @@ class VideoFollower:
         """Follow the clear poses of a fresh detection (a weak one would be "lost" at once)."""
         for f in found:
             if float(np.mean(f.kp[:, 2])) >= self.min_track_score:
-                f.follow = Followed(f.kp, f.box, f.box_score, stamp)
+                f.follow = self._new(f.kp, f.box, f.box_score, stamp)
         self.people = [f.follow for f in found if f.follow is not None]
+
+    def _new(self, kp: np.ndarray, box: np.ndarray, box_score: float, stamp: float) -> Followed:
+        """Someone followed from now on, with a handle of their own (never reused)."""
+        self._handles += 1
+        return Followed(kp, box, box_score, stamp, handle=self._handles)
 
     def _take_detection(self, stamp: float, wait: bool) -> None:
         """A landed detection: its boxes that neither the people held when it started nor
@@ -307,7 +285,8 @@ class VideoFollower:
             return
         (boxes, scores), held = done
         now = np.array([p.predicted(stamp)[1] for p in self.people], np.float32).reshape(-1, 4)
-        new = newcomers(boxes, held) & newcomers(boxes, now)
+        new = (newcomers(boxes, held, MATCH_IOU, one_to_one=True)
+               & newcomers(boxes, now, MATCH_IOU, one_to_one=True))
         self.queue = [(np.asarray(b, np.float32), float(s)) for b, s in zip(boxes[new], scores[new])]
 
     def _posed(self, rgb: np.ndarray, stamp: float, plan: Plan) -> tuple[list[Found], bool]:
@@ -326,27 +305,33 @@ class VideoFollower:
                 continue
             box = crops.person_box(kp, 0.3, 6)        # reported: as annotators box people
             box = roi if box is None else box
-            out.append(Found(person_score(p.box_score, kp), kp, box, p.box_score, follow=p.measured(kp, box, stamp)))
+            out.append(Found(person_score(p.box_score, kp), kp, box, p.box_score, follow=p.measured(kp, box, stamp),
+                             handle=p.handle if p.carried else -1))
         for j in plan.newcomers:
-            box, s = self.queue[j]
-            kp = self._pose(rgb, box, self._small(float(box[3] - box[1])))
+            det_box, s = self.queue[j]
+            kp = self._pose(rgb, det_box, self._small(float(det_box[3] - det_box[1])))
+            box = crops.person_box(kp, 0.3, 6)   # drawn from this frame's pose, like every later box of theirs
+            box = det_box if box is None else box
             f = Found(person_score(s, kp), kp, box, s, newcomer=True)
             if float(np.mean(kp[:, 2])) >= self.min_track_score:   # weak: reported, not followed
-                f.follow = Followed(kp, box, s, stamp)
+                f.follow = self._new(kp, box, s, stamp)
             out.append(f)
         return out, lost
 
     def _predicted(self, stamp: float, plan: Plan) -> list[Found]:
+        """Everyone not posed, moved to ``stamp``; a pose older than twice ``max_pose_age`` is
+        no longer followed (the budget cannot keep up with everyone: the detector finds them again)."""
         posed = set(plan.followed)
         out = []
         for i, p in enumerate(self.people):
-            if i in posed:
+            if i in posed or p.age(stamp) > STALE_AGES * self.max_pose_age:
                 continue
             kp, box = p.predicted(stamp)
+            p.carried = True
             out.append(Found(person_score(p.box_score, p.kp), kp, box, p.box_score, predicted=True,
-                             age=p.age(stamp), follow=p))
+                             age=p.age(stamp), follow=p, handle=p.handle))
         return out
 
 
-__all__ = ["Credit", "Followed", "Found", "NEWCOMER_IOU", "Plan", "VideoFollower", "absorb_newcomers",
-           "merge_same_body", "newcomers", "person_score", "plan_crops", "same_body"]
+__all__ = ["Followed", "Found", "NEWCOMER_IOU", "VideoFollower", "absorb_newcomers", "merge_same_body", "newcomers",
+           "person_score", "repeats_matrix"]

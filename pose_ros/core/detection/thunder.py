@@ -168,7 +168,8 @@ class ThunderBackend:
     # -- frames ----------------------------------------------------------------------------
     def _people(self, found: list[Found]) -> list[Person]:
         return [Person(keypoints=mask_missing(f.kp.copy(), self.min_keypoint_score), score=f.score, box=f.box,
-                       predicted=f.predicted, pose_age=f.age) for f in found]
+                       predicted=f.predicted, pose_age=f.age, follow=f.handle)
+                for f in found]
 
     def _first(self, rgb: np.ndarray) -> list[Found]:
         """Detect and pose everyone (best boxes first, at most ``max_people``), duplicates merged."""

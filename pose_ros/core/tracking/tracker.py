@@ -31,6 +31,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from pose_ros.core.tracking import kalman
+from pose_ros.core.tracking.ids import mint_id
 from pose_ros.core.tracking.similarity import body_shape, iou_matrix, oks, shape_similarity
 from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coords_ok, keypoint_box
 
@@ -44,25 +45,6 @@ SHAPE_FULL_HEIGHT = 250.0
 _SHAPE_WEIGHT = 0.75         # at full height: position x size x (0.25 + 0.75 shape)
 
 
-def mint_id(n: int) -> str:
-    """Counter -> short id: 3 hex chars for the first 4096, then 4, 5...
-
-    Each width is its own block of counter values mixed by a bijection (odd
-    multiply + xorshift mod 2^bits), so ids look random ("a3f", "7c1") yet
-    can never repeat; different widths can never collide as strings.
-    """
-    width, base = 3, 0
-    while n - base >= 16 ** width:
-        base += 16 ** width
-        width += 1
-    bits = 4 * width
-    mask = (1 << bits) - 1
-    x = ((n - base) * 0x9E3779B1 + 0x7F4A7C15) & mask
-    x ^= x >> (bits // 2)
-    x = (x * 0x85EBCA6B) & mask
-    return format(x, f"0{width}x")
-
-
 @dataclass(eq=False)
 class _Track:
     id: str
@@ -73,6 +55,7 @@ class _Track:
     last_seen: float
     hits: int = 1
     state: TrackState = TrackState.TENTATIVE
+    follow: int = -1        # the backend's own handle on this person last frame (Person.follow), -1: none
     confirmed: bool = False
 
 
@@ -180,7 +163,7 @@ class Tracker:
 
         dets, boxes, kps, scores = self._accept(people)
         self._prune(stamp, dt)
-        motion, reid = self._associate(stamp, boxes, kps, scores)
+        motion, reid = self._associate(stamp, boxes, kps, scores, np.array([p.follow for p in dets], int))
         z = kalman.xyxy_to_cxcywh(boxes)
         shapes = body_shape(kps, self.kp_min_score) if len(dets) else np.zeros((0, 6))
         self._update_states(stamp, motion, reid, dets, kps, scores, z, shapes)
@@ -198,20 +181,22 @@ class Tracker:
         self._keep([not (t.state == TrackState.LOST and stamp - t.last_seen > keep_for)
                     for t in self._tracks])
 
-    def _associate(self, stamp: float, boxes: np.ndarray, kps: np.ndarray,
-                   scores: np.ndarray) -> tuple[dict[int, int], dict[int, int]]:
-        """(motion, reid): track index -> detection index, in three stages: high-score people
-        by motion, then low-score ones by motion, then lost tracks re-identified among the
-        high-score people left."""
+    def _associate(self, stamp: float, boxes: np.ndarray, kps: np.ndarray, scores: np.ndarray,
+                   follow: np.ndarray) -> tuple[dict[int, int], dict[int, int]]:
+        """(motion, reid): track index -> detection index, in four stages: people the backend
+        followed from a track's person of last frame (``Person.follow``), then high-score
+        people by motion, then low-score ones by motion, then lost tracks re-identified
+        among the high-score people left."""
         tracks = self._tracks
         elapsed = np.array([stamp - t.last_seen for t in tracks])
         state = np.array([int(t.state) for t in tracks], dtype=int)
         lost = state == TrackState.LOST
-        high = np.flatnonzero(scores >= self.high_score)
-        low = np.flatnonzero(scores < self.high_score)
-        motion: dict[int, int] = {}
+        motion = self._followed(follow, boxes, elapsed)
+        taken = set(motion.values())
+        high = np.array([j for j in np.flatnonzero(scores >= self.high_score) if j not in taken], dtype=int)
+        low = np.array([j for j in np.flatnonzero(scores < self.high_score) if j not in taken], dtype=int)
         reid: dict[int, int] = {}
-        t1 = np.flatnonzero(~lost | (elapsed <= self.max_age))
+        t1 = np.array([i for i in np.flatnonzero(~lost | (elapsed <= self.max_age)) if i not in motion], dtype=int)
         for i, j in assign(self._motion_sim(t1, high, boxes, kps, elapsed), self.match_threshold):
             motion[int(t1[i])] = int(high[j])
         t2 = np.array([i for i in t1 if i not in motion], dtype=int)
@@ -224,6 +209,24 @@ class Tracker:
         for i, j in assign(self._reid_sim(t3, d3, boxes, kps, elapsed), self.reid_threshold):
             reid[int(t3[i])] = int(d3[j])
         return motion, reid
+
+    def _followed(self, follow: np.ndarray, boxes: np.ndarray, elapsed: np.ndarray) -> dict[int, int]:
+        """Track -> detection for people a top-down backend followed crop to crop: its handle
+        says "the person of last frame's detection j", which the track holding that handle
+        matched. Crops of small people jump by keypoint noise between refreshes; the handle
+        does not. Still gated by ``max_speed``, so a crop that slid far is matched as usual."""
+        out: dict[int, int] = {}
+        if not len(follow) or not (follow >= 0).any():
+            return out
+        by_handle = {t.follow: i for i, t in enumerate(self._tracks)
+                     if t.follow >= 0 and (t.state != TrackState.LOST or elapsed[i] <= self.max_age)}
+        pairs = [(by_handle[h], j) for j, h in enumerate(follow.tolist()) if h >= 0 and h in by_handle]
+        if not pairs:
+            return out
+        ti = np.array([i for i, _ in pairs])
+        centers = kalman.xyxy_to_cxcywh(boxes[[j for _, j in pairs]])[:, :2]
+        far = self._gate(ti, centers, self._x[ti, :2], elapsed).diagonal()
+        return {i: j for (i, j), bad in zip(pairs, far) if not bad}
 
     def _update_states(self, stamp: float, motion: dict[int, int], reid: dict[int, int], dets: list[Person],
                        kps: np.ndarray, scores: np.ndarray, z: np.ndarray, shapes: np.ndarray) -> None:
@@ -262,7 +265,7 @@ class Tracker:
         self._x, self._P = np.concatenate([self._x, x]), np.concatenate([self._P, P])
         for j in new:
             t = _Track(id=mint_id(self._next), keypoints=kps[j], obs=z[j],
-                       shape=shapes[j].copy(), score=float(scores[j]), last_seen=stamp)
+                       shape=shapes[j].copy(), score=float(scores[j]), last_seen=stamp, follow=dets[j].follow)
             self._next += 1
             t.confirmed = self.min_hits <= 1
             t.state = TrackState.TRACKED if t.confirmed else TrackState.TENTATIVE
@@ -378,7 +381,7 @@ class Tracker:
 
     def _observe(self, t: _Track, p: Person, kp: np.ndarray, z: np.ndarray,
                  shape: np.ndarray, score: float, stamp: float) -> None:
-        t.keypoints, t.obs, t.last_seen, t.score = kp, z, stamp, score
+        t.keypoints, t.obs, t.last_seen, t.score, t.follow = kp, z, stamp, score, p.follow
         seen = np.isfinite(shape)
         fresh = seen & ~np.isfinite(t.shape)
         t.shape = np.where(fresh, shape, np.where(seen, 0.8 * t.shape + 0.2 * shape, t.shape))

@@ -208,10 +208,11 @@ def test_lib_scripts_run_the_console_script_function(tmp_path, monkeypatch):
     from pose_ros.graph import EXECUTABLES
     from pose_ros.nodes import entry
     called = []
+    monkeypatch.setattr(shutdown, "install", lambda: called.append("install"))  # not in the test process
     for exe in EXECUTABLES:
         monkeypatch.setattr(entry, exe, lambda exe=exe: called.append(exe))
         runpy.run_path(str(_lib_script(exe, tmp_path)), run_name="__main__")
-    assert called == list(EXECUTABLES)
+    assert called == [step for exe in EXECUTABLES for step in ("install", exe)]
 
 
 def _wait_for_line(logs: list[Path], text: str, proc: subprocess.Popen, timeout: float) -> bool:

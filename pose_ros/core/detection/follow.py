@@ -98,6 +98,8 @@ def merge_same_body(people: list[Found], min_joint: float = 0.3) -> list[Found]:
 def absorb_newcomers(found: list[Found], stamp: float) -> list[Found]:
     """A newcomer whose pose repeats a predicted person is that person measured again: it
     keeps their motion (and is no longer new), and the predicted copy goes."""
+    if not any(f.newcomer for f in found):
+        return found
     same = repeats_matrix(found)
     gone: set[int] = set()
     for i, f in enumerate(found):

@@ -11,7 +11,9 @@ the crops per frame; this controller sets it from what the node observes:
   measured costs say fits into ``utilisation`` of the input's frame interval, and at
   least by a tenth, down to ``floor``.
 * Once frames have stopped waiting for a while it climbs back a step at a time, as long
-  as the measured costs say the next step fits.
+  as the measured costs say the next step fits, and straight back to the ceiling once
+  posing everyone it follows fits: a camera the node keeps up with gets the ceiling's
+  answer again after a transient (a slow first frame, a burst of newcomers).
 
 Costs are measured, not assumed: the time per crop unit and the fixed time per frame
 (conversion, tracking, publishing), each an exponential average. Pure Python, no ROS.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 
 _EMA = 0.1                 # weight of the newest sample in the cost and interval averages
-_CALM_FRAMES = 15          # frames without waiting before the budget may climb
+_CALM_FRAMES = 8           # frames without waiting before the budget may climb
 _STEP = 0.25               # smallest climb, crop units
 
 
@@ -50,9 +52,11 @@ class BudgetController:
             self.interval_s = _ema(self.interval_s, t - self._last_arrival)
         self._last_arrival = t
 
-    def frame_done(self, busy_s: float, crop_s: float, units: float, behind: bool) -> float:
+    def frame_done(self, busy_s: float, crop_s: float, units: float, behind: bool,
+                   demand: float = math.inf) -> float:
         """Account one processed frame (``busy_s`` in all, ``crop_s`` of it on ``units`` crop units);
-        ``behind``: another frame was already waiting. Returns the budget for the next frame."""
+        ``behind``: another frame was already waiting; ``demand``: units that would pose everyone
+        next frame. Returns the budget for the next frame."""
         if units > 0 and crop_s > 0:
             self.unit_s = _ema(self.unit_s, crop_s / units)
         self.fixed_s = _ema(self.fixed_s, max(busy_s - crop_s, 0.0))
@@ -67,7 +71,10 @@ class BudgetController:
             self._calm += 1
             if self._calm >= _CALM_FRAMES and self.budget < self.ceiling:
                 step = max(_STEP, 0.1 * self.budget)
-                if self.budget + step <= self.fits():
+                if demand <= self.fits():
+                    self.budget = self.ceiling
+                    self._calm = 0
+                elif self.budget + step <= self.fits():
                     self.budget = min(self.budget + step, self.ceiling)
                     self._calm = 0
         return self.budget

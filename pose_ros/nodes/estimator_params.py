@@ -101,7 +101,9 @@ ESTIMATOR_PARAMS = [
           "identities, docs/benchmarks.md); 0 = Thunder for everyone.", 0.0, 4096.0, reload=True),
     Param("thunder.engine", "auto", "Inference engine: auto = OpenVINO when installed, else ONNX Runtime.",
           choices=("auto", "openvino", "onnxruntime"), reload=True),
-    Param("thunder.num_threads", 2, "CPU threads of the pose model.", 1, 16, reload=True),
+    Param("thunder.num_threads", 1, "CPU threads of the pose model: one, so that the detector, the camera "
+          "driver and the rest of the graph keep the other core (a crop is small work: a second thread gains "
+          "little and is lost to contention, docs/benchmarks.md).", 1, 16, reload=True),
     Param("thunder.detector_threads", 1, "CPU threads of the person detector (video: it runs beside the pose "
           "crops, on its own core).", 1, 16, reload=True),
     Param("thunder.detector_model_path", "", "NanoDet ONNX file; empty = the one `make setup` converted.",

@@ -6,6 +6,7 @@ pipeline on it. When inference is slower than the camera, old frames are dropped
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -241,8 +242,9 @@ class PoseEstimatorNode(ManagedNode):
         """Tell the budget what this frame cost and whether the next one was already waiting."""
         with self._cond:
             behind = self._pending is not None
-        crop_s = float(self.pipeline.backend.frame_info.get("crop_s", 0.0))
-        self.budget.frame_done(busy_s, crop_s, result.units, behind)
+        info = self.pipeline.backend.frame_info
+        self.budget.frame_done(busy_s, float(info.get("crop_s", 0.0)), result.units, behind,
+                               float(info.get("demand", math.inf)))
         self.health.budget_result(result.people, result.units)
 
     def _depth_for(self, msg, w: int, h: int):

@@ -184,3 +184,19 @@ def test_a_pose_the_budget_cannot_refresh_goes_stale_and_is_dropped():
     assert len(f.frame(rgb, 0.0, 0.0)) == 3
     ages = [max((p.age for p in f.frame(rgb, i / 30, 0.0)), default=0.0) for i in range(1, 30)]
     assert max(ages) <= 0.4 + 1e-9 and f.people == []
+
+
+def test_controller_returns_to_the_ceiling_once_everyone_fits_again():
+    """A slow first frame made a frame wait; at a rate the node keeps up with, the budget goes
+    back to the ceiling (and so to the replay's answer), not a step at a time."""
+    c = BudgetController(ceiling=math.inf)
+    c.arrived(0.0)
+    c.arrived(1 / 7)
+    c.frame_done(0.3, 0.25, 10.0, True, demand=3.0)     # the first frame: inline detection, everyone
+    assert c.budget < 10.0
+    t = 1 / 7
+    for _ in range(10):
+        t += 1 / 7
+        c.arrived(t)
+        c.frame_done(0.04, 0.03, min(3.0, c.budget), False, demand=3.0)
+    assert math.isinf(c.budget)

@@ -243,7 +243,8 @@ class VideoFollower:
             self._started = True
             self.clock.started(stamp)
             self._carry(found, stamp)
-            self.last = {"posed": len(found), "predicted": 0, "units": float(len(found)), "detect_wait": 0.0}
+            self.last = {"posed": len(found), "predicted": 0, "units": float(len(found)),
+                         "demand": sum(self._cost(p.height()) for p in self.people), "detect_wait": 0.0}
             return found
         self._take_detection(stamp, wait)
         plan = plan_crops(self.people, [self._cost(float(b[3] - b[1])) for b, _ in self.queue],
@@ -263,8 +264,9 @@ class VideoFollower:
         self.clock.maybe_start(stamp, rgb, urgent=lost or not self.people,
                                held=np.array([f.box for f in kept], np.float32).reshape(-1, 4))
         n_pred = sum(f.predicted for f in kept)
+        demand = sum(self._cost(p.height()) for p in self.people)   # to pose everyone next frame
         self.last = {"posed": len(kept) - n_pred, "predicted": n_pred, "units": plan.spent,
-                     "detect_wait": self.clock.waited}
+                     "demand": demand, "detect_wait": self.clock.waited}
         return kept
 
     def _carry(self, found: list[Found], stamp: float) -> None:

@@ -66,7 +66,7 @@ class ThunderBackend:
     name = "thunder"
 
     def __init__(self, detector_model_path: str = "", pose_model_path: str = "", pose_model: str = "thunder",
-                 engine: str = "auto", num_threads: int = 2, detector_threads: int = 1, max_people: int = 0,
+                 engine: str = "auto", num_threads: int = 1, detector_threads: int = 1, max_people: int = 0,
                  min_box_score: float = 0.2, nms_iou: float = 0.6, crop_margin: float = 0.1, flip: bool = False,
                  refine: bool = False, min_keypoint_score: float = 0.0, detect_period: float = 0.3,
                  detect_latency: float = 0.1, detect_async: bool = True, min_track_score: float = 0.25,

@@ -44,7 +44,8 @@ CLIPS = {  # name -> (source, width, height, fps, frames or 0 = all, tiles, play
 
 
 def make_clip(name: str, out_dir: Path, shared: Path) -> Path:
-    """The named clip as an MJPG file in ``out_dir`` (tiles: the clip at four offsets, 2x2)."""
+    """The named clip as an MJPG file in ``out_dir`` (tiles: the clip at four offsets, 2x2); a clip
+    that is scored (played once) as a folder of PNG frames instead, lossless."""
     import cv2
     from pose_ros.core.imaging.raw import letterbox
     kind, w, h, fps, frames, tiles, _ = CLIPS[name]
@@ -63,6 +64,12 @@ def make_clip(name: str, out_dir: Path, shared: Path) -> Path:
             break
         imgs.append(bgr)
     cap.release()
+    if CLIPS[name][6]:   # scored: lossless PNG frames (an image folder), the very pixels bench/pets09.py reads
+        folder = out_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(imgs):
+            cv2.imwrite(str(folder / f"{i:06d}.png"), img if img.shape[:2] == (h, w) else letterbox(img, w, h))
+        return folder
     out = out_dir / f"{name}.avi"
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
     tw, th = w // tiles, h // tiles
@@ -107,7 +114,7 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
         "distinct_ids": len(ids),
         "rss_growth_pct": {n: round(p.get("growth_pct", float("nan")), 1) for n, p in summary["processes"].items()
                            if n != "probe"},
-        "estimator_cpu_pct": round(summary["processes"].get("pose_estimator", {}).get("cpu_pct", float("nan"))),
+        "cpu_pct": {n: round(p.get("cpu_pct", float("nan"))) for n, p in summary["processes"].items()},
         "early_stop": res.early_stop,
     }
     if name == "pets7":

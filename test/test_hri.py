@@ -362,3 +362,28 @@ def test_cropped_from_a_compressed_camera():
         ex.shutdown(timeout_sec=1.0)
         node.destroy_node()
         rclpy.try_shutdown(context=ctx)
+
+
+def test_nobody_listening_at_all_skips_the_frame_undecoded():
+    """No subscriber on tracked, /tf or any body topic: the CDR bytes are not even decoded and no
+    body publisher is made (a crowd's ids coming and going would create endpoints nobody wants)."""
+    import rclpy
+    from rclpy.serialization import serialize_message
+
+    from pose_ros.nodes.hri_bridge import HriBridgeNode
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = HriBridgeNode(context=ctx, namespace="/pose")
+    try:
+        msg = SkeletonArray(image_width=640, image_height=480)
+        msg.skeletons.append(Skeleton(id="7c1", track_state=Skeleton.STATE_TRACKED, score=0.9))
+        node._on_raw(serialize_message(msg))
+        assert node.stats["skipped"] == 1 and node.stats["frames"] == 0 and node.bodies == {}
+        listener = node.create_subscription(IdsList, "/humans/bodies/tracked", lambda m: None, 10)
+        assert wait_for(lambda: node.pub_tracked.get_subscription_count() > 0, 10)
+        node._on_raw(serialize_message(msg))
+        assert node.stats["frames"] == 1 and list(node.bodies) == ["b7c1"]
+        node.destroy_subscription(listener)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=ctx)

@@ -25,6 +25,7 @@ import numpy as np
 from geometry_msgs.msg import Point, PointStamped, Quaternion, TransformStamped, TwistStamped, Vector3
 from hri_msgs.msg import BodyPosture, Gesture, IdsList, NormalizedPointOfInterest2D, \
     NormalizedRegionOfInterest2D, Skeleton2D
+from rclpy.serialization import deserialize_message
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -92,8 +93,11 @@ class HriBridgeNode(Node):
         self._image_sub = None
         self._rgb: tuple = (None, None)   # (Image, its RGB array) of the frame being cropped
         self.input = RateMeter()
-        self.stats = {"frames": 0, "bad_input": 0, "failed": 0, "tf": 0, "no_frame_id": 0, "crops": 0}
-        self.create_subscription(SkeletonArray, "skeletons", self._on_skeletons, OUT_QOS)
+        self.stats = {"frames": 0, "skipped": 0, "bad_input": 0, "failed": 0, "tf": 0, "no_frame_id": 0,
+                      "crops": 0}
+        # raw: a crowd's SkeletonArray costs milliseconds to turn into Python objects, paid only
+        # while someone listens (see _on_raw)
+        self.create_subscription(SkeletonArray, "skeletons", self._on_raw, OUT_QOS, raw=True)
         self.create_subscription(ActionArray, "actions", self._on_actions, OUT_QOS)
         self.create_subscription(GestureArray, "gestures", self._on_gestures, OUT_QOS)
         self.diagnostics = Diagnostics(self, lambda: (OK, "ok", [
@@ -117,8 +121,29 @@ class HriBridgeNode(Node):
         self.gestures.forget(bid)
 
     # -- skeletons: tracked, roi, skeleton2d, cropped, position, velocity, /tf ------------------
-    def _on_skeletons(self, msg: SkeletonArray) -> None:
+    def listened(self) -> bool:
+        """Anyone on /humans/bodies/tracked, a body's topic, or /tf (when published)."""
+        return (_listened(self.pub_tracked) or (self.params["publish_tf"] and _listened(self._tf_pub))
+                or any(_listened(p) for pubs in self.bodies.values() for p in pubs.values()))
+
+    def _on_raw(self, raw: bytes) -> None:
+        """Skeletons as CDR bytes: decoded and bridged only while someone listens. A ROS4HRI
+        consumer subscribes to tracked first; until then no body publisher is made, so a
+        crowd's ids coming and going create no DDS endpoints nobody wants."""
         self.input.tick()
+        if not self.listened():
+            self.stats["skipped"] += 1
+            return
+        try:
+            msg = deserialize_message(raw, SkeletonArray)
+        except Exception as exc:   # a malformed message is bad input, like any other
+            self._bad_input(conv.SkeletonError("undecodable", f"SkeletonArray that does not decode ({exc})"))
+            return
+        self._on_skeletons(msg, tick=False)
+
+    def _on_skeletons(self, msg: SkeletonArray, tick: bool = True) -> None:
+        if tick:
+            self.input.tick()
         try:
             conv.check_skeleton_array(msg)
             with self._lock:

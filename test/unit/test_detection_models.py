@@ -172,11 +172,13 @@ def test_newcomers_are_boxes_no_followed_person_holds():
                       [115, 100, 155, 200],      # IoU 0.45: the person beside him
                       [300, 100, 340, 200]], np.float32)
     assert newcomers(boxes, held).tolist() == [False, True, True]
-    # one to one: a followed person explains the box they overlap most, even at IoU 0.3,
-    # and only that one
-    assert newcomers(boxes, held, 0.3, one_to_one=True).tolist() == [False, True, True]
-    off = np.array([[110, 110, 150, 210], [112, 100, 152, 200]], np.float32)   # IoU 0.52 and 0.53 with held
-    assert newcomers(off, held, 0.3, one_to_one=True).tolist() == [True, False]
+    # with match_iou a followed person also explains the one box they overlap most from that
+    # IoU on (a drifted report), and still not the person beside them
+    drifted = np.array([[118, 100, 158, 200], [300, 100, 340, 200]], np.float32)   # IoU 0.38 with held
+    assert newcomers(drifted, held).tolist() == [True, True]
+    assert newcomers(drifted, held, match_iou=0.3).tolist() == [False, True]
+    pair = np.array([[104, 100, 144, 200], [124, 100, 164, 200]], np.float32)      # IoU 0.82 and 0.29
+    assert newcomers(pair, held, match_iou=0.25).tolist() == [False, True]
     assert newcomers(boxes, np.zeros((0, 4))).all()
     assert newcomers(np.zeros((0, 4)), held).shape == (0,)
 

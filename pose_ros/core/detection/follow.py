@@ -114,32 +114,31 @@ def absorb_newcomers(found: list[Found], stamp: float) -> list[Found]:
 
 
 def newcomers(boxes: np.ndarray, held: np.ndarray, same_iou: float = NEWCOMER_IOU,
-              one_to_one: bool = False) -> np.ndarray:
+              match_iou: float | None = None) -> np.ndarray:
     """Mask of the detector ``boxes`` (K, 4) that no ``held`` box explains.
 
-    By default a box is explained by any held box it overlaps by ``same_iou``. With
-    ``one_to_one`` each held box explains one detector box at most, the one it overlaps
-    most (pairs taken greedily, best IoU first, down to ``same_iou``): a person beside a
-    followed one is new even when the boxes overlap a lot, and a followed person whose
-    reported box is a little off its detector box (small people: a few pixels of
-    keypoint noise) is still explained.
+    A box overlapping a held box by ``same_iou`` is that person (again, or a second box of
+    theirs). With ``match_iou``, each held box also explains the one box it overlaps most
+    from that IoU on (pairs taken greedily, best first): a followed person whose reported
+    box is a little off its detector box (small people: a few pixels of keypoint noise, a
+    frame of motion) is still explained, while the person beside them stays new.
     """
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     held = np.asarray(held, np.float32).reshape(-1, 4)
     if not len(held):
         return np.ones(len(boxes), bool)
     iou = iou_matrix(boxes, held)
-    if not one_to_one:
-        return iou.max(axis=1) < same_iou
-    new = np.ones(len(boxes), bool)
-    free = np.ones(len(held), bool)
+    new = iou.max(axis=1) < same_iou
+    if match_iou is None:
+        return new
+    free_box, free_held = np.ones(len(boxes), bool), np.ones(len(held), bool)
     for flat in np.argsort(-iou, axis=None, kind="stable"):
         i, j = divmod(int(flat), len(held))
-        if iou[i, j] < same_iou:
+        if iou[i, j] < match_iou:
             break
-        if new[i] and free[j]:
-            new[i] = free[j] = False
-    return new
+        if free_box[i] and free_held[j]:
+            free_box[i] = free_held[j] = False
+    return new & free_box
 
 
 @dataclass(eq=False)
@@ -289,8 +288,7 @@ class VideoFollower:
             return
         (boxes, scores), held = done
         now = np.array([p.predicted(stamp)[1] for p in self.people], np.float32).reshape(-1, 4)
-        new = (newcomers(boxes, held, MATCH_IOU, one_to_one=True)
-               & newcomers(boxes, now, MATCH_IOU, one_to_one=True))
+        new = newcomers(boxes, held, match_iou=MATCH_IOU) & newcomers(boxes, now, match_iou=MATCH_IOU)
         self.queue = [(np.asarray(b, np.float32), float(s)) for b, s in zip(boxes[new], scores[new])]
 
     def _posed(self, rgb: np.ndarray, stamp: float, plan: Plan) -> tuple[list[Found], bool]:

@@ -92,8 +92,9 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
     kind, w, h, fps, frames, tiles, once = CLIPS[name]
     clip = make_clip(name, workdir, shared)
     source = {"stamp_source": "media", "loop": not once and not lockstep}
-    if lockstep:
+    if lockstep:   # every frame processed: reliable images, as a bag replay test uses
         source.update(wait_for="/pose/skeletons", rate=0.0, wait_timeout=30.0)
+        estimator = {"image_reliability": "reliable", **estimator}
     cfg = soak.SoakConfig(duration=duration, warmup=min(5.0, duration / 4), window=max(duration / 3, 5.0),
                           tracker="inline", workdir=workdir / name, clip=clip, fps=fps, source=source,
                           estimator=estimator, record=True, finite=once or lockstep, quiet=True)

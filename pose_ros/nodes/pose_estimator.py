@@ -215,6 +215,8 @@ class PoseEstimatorNode(ManagedNode):
         budget = self.budget.budget if self.budget is not None else None
         result = self.pipeline.process(rgb, conv.stamp_to_sec(msg.header.stamp), depth, camera, budget)
         t2 = time.perf_counter()
+        with self._cond:   # before the answer goes out: in lock-step the next frame follows it at once
+            behind = self._pending is not None
         self.pub_skeletons.publish(conv.people_to_msg(result.people, msg.header, w, h))
         p = self.params
         if p["publish_markers"] and self.pub_markers.get_subscription_count() > 0:
@@ -232,16 +234,15 @@ class PoseEstimatorNode(ManagedNode):
         self.last_timings = {"convert": t1 - t0, **result.timings, "publish": t3 - t2, "annotate": t4 - t3}
         self.health.frame_done(msg.header.stamp, len(result.people), self.last_timings)
         if self.budget is not None:
-            self._account(t4 - t0, result)
+            self._account(t4 - t0, result, behind)
         totals = dict(self.stage_totals)
         for k, v in self.last_timings.items():
             totals[k] = totals.get(k, 0.0) + v
         self.stage_totals = totals   # one reference swap: readers on other threads see a complete dict
 
-    def _account(self, busy_s: float, result) -> None:
-        """Tell the budget what this frame cost and whether the next one was already waiting."""
-        with self._cond:
-            behind = self._pending is not None
+    def _account(self, busy_s: float, result, behind: bool) -> None:
+        """Tell the budget what this frame cost and whether the next one was already waiting
+        when its skeletons were published (later, a lock-step player has sent the next one)."""
         info = self.pipeline.backend.frame_info
         self.budget.frame_done(busy_s, float(info.get("crop_s", 0.0)), result.units, behind,
                                float(info.get("demand", math.inf)))

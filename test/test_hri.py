@@ -145,6 +145,8 @@ def test_rep155_bodies_and_body_frames_from_a_depth_bag(depth_bag, tmp_path):
     try:
         assert wait_for(lambda: ros.matched("/humans/bodies/tracked") > 0 and ros.matched("/tf") > 0
                         and ros.matched("/pose/actions") > 0, 60), (tmp_path / "graph.log").read_text()[-3000:]
+        # topics match before the graph lists the node by name: ask by name once it is listed
+        assert wait_for(lambda: "hri_bridge" in ros.node.get_node_names(), 30)
         assert not hri_subscribes_image(), "no cropped subscriber yet: no image subscription"
         # a third of real time: a consumer subscribes to a body's topics when it first sees the id on
         # tracked, and discovery takes a moment (what a REP-155 consumer misses meanwhile, it misses)

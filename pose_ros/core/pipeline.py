@@ -50,11 +50,6 @@ class FrameResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     units: float = 0.0        # crop units a video backend spent on this frame
 
-    @property
-    def predicted(self) -> int:
-        """People whose pose was predicted, not measured, in this frame (a budgeted backend's)."""
-        return sum(p.predicted for p in self.people)
-
 
 class PosePipeline:
     """Runs one backend and the optional temporal stages on frames in stamp order."""

@@ -169,12 +169,16 @@ class Followed:
         """(2,) pixels the person moved from the last measurement to ``stamp`` (constant velocity)."""
         return self.velocity * self.age(stamp)
 
+    def box_at(self, stamp: float) -> np.ndarray:
+        """The box moved to ``stamp``."""
+        d = self.shift(stamp)
+        return self.box + np.concatenate([d, d]).astype(np.float32)
+
     def predicted(self, stamp: float) -> tuple[np.ndarray, np.ndarray]:
         """Keypoints and box moved to ``stamp``."""
-        d = self.shift(stamp)
         kp = self.kp.copy()
-        kp[:, :2] += d.astype(np.float32)
-        return kp, self.box + np.concatenate([d, d]).astype(np.float32)
+        kp[:, :2] += self.shift(stamp).astype(np.float32)
+        return kp, self.box_at(stamp)
 
     def measured(self, kp: np.ndarray, box: np.ndarray, stamp: float) -> "Followed":
         """This person measured again at ``stamp``: velocity and growth updated."""
@@ -190,6 +194,12 @@ class Followed:
             g = (float(box[3] - box[1]) / max(self.height(), 1.0) - 1.0) / dt
             growth = a * g + (1 - a) * self.growth
         return Followed(kp, box, self.box_score, stamp, np.asarray(velocity, np.float64), float(growth), self.handle)
+
+
+def _reported_box(kp: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """A posed person's reported box: drawn from the pose as annotators box people, else ``fallback``."""
+    box = crops.person_box(kp, 0.3, 6)
+    return fallback if box is None else box
 
 
 PoseFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]   # (rgb, roi box, small) -> (17, 3)
@@ -244,8 +254,7 @@ class VideoFollower:
             self._started = True
             self.clock.started(stamp)
             self._carry(found, stamp)
-            self.last = {"posed": len(found), "predicted": 0, "units": float(len(found)),
-                         "demand": sum(self._cost(p.height()) for p in self.people), "detect_wait": 0.0}
+            self._summarise(found, float(len(found)))
             return found
         self._take_detection(stamp, wait)
         plan = plan_crops(self.people, [self._cost(float(b[3] - b[1])) for b, _ in self.queue],
@@ -264,11 +273,16 @@ class VideoFollower:
         self.people = [f.follow for f in kept if f.follow is not None]
         self.clock.maybe_start(stamp, rgb, urgent=lost or not self.people,
                                held=np.array([f.box for f in kept], np.float32).reshape(-1, 4))
-        n_pred = sum(f.predicted for f in kept)
-        demand = sum(self._cost(p.height()) for p in self.people)   # to pose everyone next frame
-        self.last = {"posed": len(kept) - n_pred, "predicted": n_pred, "units": plan.spent,
-                     "demand": demand, "detect_wait": self.clock.waited}
+        self._summarise(kept, plan.spent)
         return kept
+
+    def _summarise(self, found: list[Found], units: float) -> None:
+        """``last``: people posed and predicted, units spent, the units that would pose everyone
+        followed next frame (the node's budget compares it with what fits), detector wait."""
+        n_pred = sum(f.predicted for f in found)
+        self.last = {"posed": len(found) - n_pred, "predicted": n_pred, "units": units,
+                     "demand": sum(self._cost(p.height()) for p in self.people),
+                     "detect_wait": self.clock.waited}
 
     def _carry(self, found: list[Found], stamp: float) -> None:
         """Follow the clear poses of a fresh detection (a weak one would be "lost" at once)."""
@@ -289,7 +303,7 @@ class VideoFollower:
         if done is None or done[0] is None:
             return
         (boxes, scores), held = done
-        now = np.array([p.predicted(stamp)[1] for p in self.people], np.float32).reshape(-1, 4)
+        now = np.array([p.box_at(stamp) for p in self.people], np.float32).reshape(-1, 4)
         new = newcomers(boxes, held, match_iou=MATCH_IOU) & newcomers(boxes, now, match_iou=MATCH_IOU)
         new &= self._not_weak_again(boxes)
         self.queue = [(np.asarray(b, np.float32), float(s)) for b, s in zip(boxes[new], scores[new])]
@@ -324,15 +338,13 @@ class VideoFollower:
             if float(np.mean(kp[:, 2])) < self.min_track_score:
                 lost = True
                 continue
-            box = crops.person_box(kp, 0.3, 6)        # reported: as annotators box people
-            box = roi if box is None else box
+            box = _reported_box(kp, roi)
             out.append(Found(person_score(p.box_score, kp), kp, box, p.box_score, follow=p.measured(kp, box, stamp),
                              handle=p.handle if p.carried else -1))
         for j in plan.newcomers:
             det_box, s = self.queue[j]
             kp = self._pose(rgb, det_box, self._small(float(det_box[3] - det_box[1])))
-            box = crops.person_box(kp, 0.3, 6)   # drawn from this frame's pose, like every later box of theirs
-            box = det_box if box is None else box
+            box = _reported_box(kp, det_box)   # from this frame's pose, like every later box of theirs
             f = Found(person_score(s, kp), kp, box, s, newcomer=True)
             if float(np.mean(kp[:, 2])) >= self.min_track_score:   # weak: reported, not followed
                 f.follow = self._new(kp, box, s, stamp)

@@ -150,8 +150,7 @@ class ThunderBackend:
         if self.refine:
             again = crops.pose_box(kp, 0.3, 6)
             if again is not None:
-                square2 = crops.square_around(again, self.crop_margin)
-                kp2 = crops.to_image(self._run(self.pose_model, crops.cut(rgb, square2, self.crop_size)), square2)
+                kp2 = self._one_crop(self.pose_model, self.crop_size, rgb, again)
                 kp = crops.to_image(crops.merge_flip(
                     np.column_stack([kp[:, 1], kp[:, 0], kp[:, 2]]),
                     np.column_stack([kp2[:, 1], kp2[:, 0], kp2[:, 2]])), np.array([0.5, 0.5, 1.0]))
@@ -162,6 +161,10 @@ class ThunderBackend:
         if not small or self.small_model is None:
             return self.pose(rgb, box)
         model, size = self.small_model
+        return self._one_crop(model, size, rgb, box)
+
+    def _one_crop(self, model: Model, size: int, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """(17, 3) keypoints in image pixels from one square crop around ``box``."""
         square = crops.square_around(box, self.crop_margin)
         return crops.to_image(self._run(model, crops.cut(rgb, square, size)), square)
 

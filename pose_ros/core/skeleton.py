@@ -201,4 +201,6 @@ def clean_ages(ages: np.ndarray | float) -> np.ndarray:
 def clean_enum(values: np.ndarray | int, enum: type[IntEnum], default: IntEnum) -> np.ndarray:
     """Message enum values; unknown ones become ``default``."""
     v = np.asarray(values, dtype=np.int64)
+    if v.ndim == 0:   # one message field (every skeleton of every frame): no isin
+        return v if int(v) in enum._value2member_map_ else np.asarray(int(default), dtype=np.int64)
     return np.where(np.isin(v, [int(e) for e in enum]), v, int(default))

@@ -138,3 +138,34 @@ def test_falls_up_to_the_declared_ten_seconds_are_accepted() -> None:
         stage.update(stamp, ppl)
     stage.set_params(gestures={"fall_max_duration": 4.0})
     assert all(w.window == 4.0 for w in stage.windows.values())
+
+
+def test_predicted_people_add_no_sample_and_keep_their_angles_and_action() -> None:
+    """A predicted skeleton is the last measured pose moved: the window, the rules and the
+    classifier see only measured ones; its angles and action are the last measured ones."""
+    stage = ActionStage(model="rules", rate=1000.0)
+    calls = []
+    classify = stage.classifier.classify
+    stage.classifier.classify = lambda win, active: calls.append(len(win)) or classify(win, active)
+    rows = [(s, ppl) for s, ppl in frames() if any(tid == "t0" for tid, _ in ppl)][:40]
+    last_angles = None
+    for k, (stamp, ppl) in enumerate(rows):
+        person = next(p for tid, p in ppl if tid == "t0")
+        predicted = k % 3 != 0
+        if predicted:   # moved 5 px, as the backend moves a prediction
+            kp = person.keypoints.copy()
+            kp[:, :2] += 5.0
+            person = Person(keypoints=kp, box=person.box + 5.0, score=0.9, track_id="t0", predicted=True)
+        n_before = len(stage.windows.get("t0", ()))
+        r = stage.update(stamp, [("t0", person)])
+        (tid, angles), = r.angles
+        (_, action), = r.actions
+        if predicted:
+            assert len(stage.windows["t0"]) == n_before
+            np.testing.assert_array_equal(angles, last_angles)
+            assert action is last_action
+        else:
+            assert stage.windows["t0"].end == stamp
+            last_angles, last_action = angles, action
+        assert stage.last_seen["t0"] == stamp   # seen: no timeout while predicted
+    assert len(calls) == 14                     # classified once per measured pose

@@ -87,6 +87,8 @@ class ActionStage:
         self.classifier = classifier
         self.windows: dict[str, TrackWindow] = {}
         self.last_seen: dict[str, float] = {}
+        self._angles: dict[str, np.ndarray] = {}      # per track: the angles of its last measured pose
+        self._labelled: dict[str, tuple] = {}          # per track: (window key, its action result)
         self.resets = 0
         self._last_actions = -math.inf
 
@@ -136,6 +138,7 @@ class ActionStage:
             self.classifier.min_score = self.min_keypoint_score
         for win in self.windows.values():
             win.window = self._span
+        self._labelled.clear()   # the same window may now get another answer
 
     def update(self, stamp: float, people: list[tuple[str, Person]]) -> StageResult:
         """One frame at ``stamp`` (s): ``people`` are (track id, Person), ids unique and non-empty."""
@@ -149,28 +152,51 @@ class ActionStage:
             out.reset_events = self._end_all(stamp)
             out.reset = True
         events = out.events
+        fresh = []   # (tid, keypoints) measured in this frame: their angles in one vectorised call
         for tid, person in people:
+            self.last_seen[tid] = stamp
             win = self.windows.get(tid)
+            if person.predicted and win is not None:
+                # a predicted pose is the last measured one moved: no new sample for the
+                # rules or the classifier (it would dilute a wave with copies), same angles
+                out.angles.append((tid, self._angles[tid]))
+                continue
             if win is None:
                 win = self.windows[tid] = TrackWindow(self._span)
-            self.last_seen[tid] = stamp
             events += self.detector.update(tid, stamp, person, window=win)
             signs = person.extra.get("hand_signs")
             if signs:
                 events += self.signs.update(tid, stamp, signs)
-            out.angles.append((tid, np.asarray(joint_angle_array(person.keypoints,
-                                                                 min_score=self.min_keypoint_score))))
+            out.angles.append((tid, None))
+            fresh.append((len(out.angles) - 1, tid, person.keypoints))
+        if fresh:
+            angles = joint_angle_array(np.stack([kp for _, _, kp in fresh]), min_score=self.min_keypoint_score)
+            for (i, tid, _), a in zip(fresh, angles):
+                out.angles[i] = (tid, a)
+                self._angles[tid] = a
         # tracks that disappeared: end their gestures, drop their windows
         for tid in [t for t, last in self.last_seen.items() if stamp - last > self.track_timeout]:
             events += self.detector.end_track(tid, stamp) + self.signs.end_track(tid, stamp)
             self.windows.pop(tid, None)
             self.last_seen.pop(tid, None)
+            self._angles.pop(tid, None)
+            self._labelled.pop(tid, None)
         if stamp - self._last_actions >= 1.0 / self.rate:
             self._last_actions = stamp
-            out.actions = [(tid, self.classifier.classify(win.tail(self.window), self.detector.active(tid)))
+            out.actions = [(tid, self._classify(tid, win))
                            for tid, win in self.windows.items() if self.last_seen.get(tid) == stamp]
         out.tracks, out.resets = len(self.windows), self.resets
         return out
+
+    def _classify(self, tid: str, win: TrackWindow) -> ActionResult:
+        """The track's action; the last answer again while its window and active gestures are
+        unchanged (a predicted person adds no sample: in a crowd most tracks, most frames)."""
+        active = self.detector.active(tid)
+        key = (len(win), win.end, frozenset(active))
+        done = self._labelled.get(tid)
+        if done is None or done[0] != key:
+            done = self._labelled[tid] = (key, self.classifier.classify(win.tail(self.window), active))
+        return done[1]
 
     def _end_all(self, stamp: float) -> list[GestureEvent]:
         """Time went back: end every gesture, forget every window and track."""
@@ -186,4 +212,6 @@ class ActionStage:
         self.signs.reset()
         self.windows.clear()
         self.last_seen.clear()
+        self._angles.clear()
+        self._labelled.clear()
         self._last_actions = -math.inf

@@ -79,8 +79,9 @@ def bgr_to_image_msg(bgr: np.ndarray, header: Header) -> Image:
     """Pack a BGR uint8 array into a bgr8 Image with the given header."""
     bgr = np.ascontiguousarray(bgr)
     h, w = bgr.shape[:2]
-    return Image(header=header, height=h, width=w, encoding="bgr8", is_bigendian=0, step=w * 3,
-                 data=array("B", bgr.tobytes()))  # array: rclpy's fast path (bytes is re-checked)
+    data = array("B")   # array: rclpy's fast path (bytes is re-checked)
+    data.frombytes(memoryview(bgr).cast("B"))   # one copy (tobytes then array() made two)
+    return Image(header=header, height=h, width=w, encoding="bgr8", is_bigendian=0, step=w * 3, data=data)
 
 
 def _keypoints(arr: np.ndarray) -> list[Keypoint]:

@@ -23,12 +23,24 @@ def square_around(box: np.ndarray, margin: float) -> np.ndarray:
 
 
 def cut(rgb: np.ndarray, square: np.ndarray, size: int) -> np.ndarray:
-    """The (size, size, 3) crop of ``square`` (cx, cy, side), black outside the image."""
-    cx, cy, side = square
+    """The (size, size, 3) crop of ``square`` (cx, cy, side), black outside the image.
+
+    Only the square's own pixels (and 2 px around, for interpolation) are handed to
+    OpenCV: it copies a non-contiguous array whole before warping, and a camera image
+    seen as RGB is a reversed view of a BGR buffer (a 1280x960 copy per crop, 8 ms).
+    """
+    cx, cy, side = (float(v) for v in square)
+    h, w = rgb.shape[:2]
+    x0 = min(max(int(np.floor(cx - side / 2.0)) - 2, 0), w)
+    y0 = min(max(int(np.floor(cy - side / 2.0)) - 2, 0), h)
+    x1 = max(min(int(np.ceil(cx + side / 2.0)) + 3, w), x0)
+    y1 = max(min(int(np.ceil(cy + side / 2.0)) + 3, h), y0)
     s = size / side
-    m = np.array([[s, 0.0, size / 2.0 - s * cx], [0.0, s, size / 2.0 - s * cy]], np.float64)
     interp = cv2.INTER_AREA if s < 0.5 else cv2.INTER_LINEAR
-    return cv2.warpAffine(rgb, m, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT,
+    if x1 <= x0 or y1 <= y0:     # the square lies wholly outside the image
+        return np.zeros((size, size, 3), rgb.dtype)
+    m = np.array([[s, 0.0, size / 2.0 - s * (cx - x0)], [0.0, s, size / 2.0 - s * (cy - y0)]], np.float64)
+    return cv2.warpAffine(rgb[y0:y1, x0:x1], m, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT,
                           borderValue=(0, 0, 0))
 
 

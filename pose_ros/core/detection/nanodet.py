@@ -41,10 +41,16 @@ def preprocess(rgb: np.ndarray, letterbox: bool = True, size: int = INPUT_SIZE
         nw = nh = size
         sx, sy = size / w, size / h
     interp = cv2.INTER_AREA if (sx < 0.5 or sy < 0.5) else cv2.INTER_LINEAR
-    small = cv2.resize(rgb, (nw, nh), interpolation=interp)
     x = np.zeros((1, 3, size, size), np.float32)
-    norm = (small.astype(np.float32) - _MEAN_RGB) * _INV_STD_RGB
-    x[0, :, :nh, :nw] = norm.transpose(2, 0, 1)[::-1]   # RGB -> BGR planes
+    bgr = rgb[..., ::-1]
+    if bgr.flags.c_contiguous:   # a camera's BGR buffer seen as RGB: resize the buffer, no copy
+        small = cv2.resize(bgr, (nw, nh), interpolation=interp)
+        norm = (small.astype(np.float32) - _MEAN_RGB[::-1]) * _INV_STD_RGB[::-1]
+        x[0, :, :nh, :nw] = norm.transpose(2, 0, 1)
+    else:
+        small = cv2.resize(rgb, (nw, nh), interpolation=interp)
+        norm = (small.astype(np.float32) - _MEAN_RGB) * _INV_STD_RGB
+        x[0, :, :nh, :nw] = norm.transpose(2, 0, 1)[::-1]   # RGB -> BGR planes
     return x, sx, sy
 
 

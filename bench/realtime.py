@@ -9,7 +9,10 @@ people and predicted people per answered frame, distinct track ids, RSS growth, 
 for the PETS09 7 Hz run the acceptance scorer's MOTA / IDF1 / switches on what the
 graph published (``../shared/eval/tools/mot_eval.py``). ``--busy`` keeps one core
 busy throughout (a robot's shared CPU, or a slower machine); ``--lockstep`` makes
-video_source wait for each frame's skeletons instead (every frame processed).
+video_source wait for each frame's skeletons instead (every frame processed). The probe
+counts the frames by the CameraInfo video_source sends with each image (same stamp, just
+before it), so that it is not a second reader of every image as no user's robot code is
+(``--probe-images``: by the images, as before 2026-12-07).
 
 Clips (made from ``../shared/eval/pets09/vtest.avi`` and the demo video):
   pets640    PETS09 at 640x480, 30 Hz, looped            (about 8 people)
@@ -87,7 +90,7 @@ def make_clip(name: str, out_dir: Path, shared: Path) -> Path:
 
 
 def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, estimator: dict,
-        workdir: Path) -> dict:
+        workdir: Path, probe_images: bool = False) -> dict:
     import soak
     kind, w, h, fps, frames, tiles, once = CLIPS[name]
     clip = make_clip(name, workdir, shared)
@@ -97,7 +100,8 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
         estimator = {"image_reliability": "reliable", **estimator}
     cfg = soak.SoakConfig(duration=duration, warmup=min(5.0, duration / 4), window=max(duration / 3, 5.0),
                           tracker="inline", workdir=workdir / name, clip=clip, fps=fps, source=source,
-                          estimator=estimator, record=True, finite=once or lockstep, quiet=True)
+                          estimator=estimator, record=True, finite=once or lockstep, quiet=True,
+                          frames_by_info=not probe_images)
     with busy_core(busy):
         res = soak.run_soak(cfg)
     summary = soak.summarize(res)
@@ -107,7 +111,7 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
     ids = {i for arr in res.frames.values() for i, _ in arr if i}
     row = {
         "clip": name, "size": f"{w}x{h}", "rate_hz": fps, "busy_core": busy, "lockstep": lockstep,
-        "estimator": estimator, "images": int(len(lat)), "answered_pct": round(100.0 * answered.mean(), 1),
+        "estimator": estimator, "probe_reads_images": probe_images, "images": int(len(lat)), "answered_pct": round(100.0 * answered.mean(), 1),
         "latency_ms": {k: round(1000 * float(np.percentile(lat[answered], q)), 1)
                        for k, q in (("p50", 50), ("p95", 95), ("max", 100))} if answered.any() else None,
         "people_per_answer": round(tot["people_per_array"], 2),
@@ -141,6 +145,8 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per looped clip (30)")
     ap.add_argument("--busy", action="store_true", help="keep one core busy")
     ap.add_argument("--lockstep", action="store_true", help="video_source waits for each frame's skeletons")
+    ap.add_argument("--probe-images", action="store_true",
+                    help="the probe counts frames by the images (a second image reader), not their CameraInfo")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="pose_estimator parameter")
     ap.add_argument("--json", type=Path)
@@ -154,7 +160,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pose_ros_realtime_") as tmp:
         for name in a.clips:
             dur = 124 / CLIPS[name][3] + 30 if (CLIPS[name][6] or a.lockstep) else a.duration
-            row = run(name, dur, a.busy, a.lockstep, a.shared, estimator, Path(tmp))
+            row = run(name, dur, a.busy, a.lockstep, a.shared, estimator, Path(tmp), a.probe_images)
             print(json.dumps(row), flush=True)
             rows.append(row)
     if a.json:

@@ -101,8 +101,10 @@ def main(argv: list[str] | None = None, prog: str = "pose-ros bag") -> int:
     import threading
 
     from pose_ros.bag import BagError
+    from pose_ros.malloc import keep_large_buffers
 
     if threading.current_thread() is threading.main_thread():
+        keep_large_buffers()   # a player publishes camera frames: reuse their buffers (pose_ros.malloc)
         signal.signal(signal.SIGTERM, _interrupt)   # stop like Ctrl-C: a recording still gets its metadata
 
     try:

@@ -14,7 +14,9 @@ from pose_ros.graph import EXECUTABLES, node_class
 
 def spin_node(cls, args=None) -> int:
     """Run one node until Ctrl-C; bad sources/parameters exit with code 2 and one clear line."""
+    from pose_ros.malloc import keep_large_buffers
     from pose_ros.runner import serve
+    keep_large_buffers()   # image buffers reused, not page-faulted in again every frame
     return serve(lambda: [cls()], cls.__name__, args if args is not None else sys.argv)
 
 

@@ -111,7 +111,8 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
     ids = {i for arr in res.frames.values() for i, _ in arr if i}
     row = {
         "clip": name, "size": f"{w}x{h}", "rate_hz": fps, "busy_core": busy, "lockstep": lockstep,
-        "estimator": estimator, "probe_reads_images": probe_images, "images": int(len(lat)), "answered_pct": round(100.0 * answered.mean(), 1),
+        "estimator": estimator, "probe_reads_images": probe_images, "images": int(len(lat)),
+        "answered_pct": round(100.0 * answered.mean(), 1),
         "latency_ms": {k: round(1000 * float(np.percentile(lat[answered], q)), 1)
                        for k, q in (("p50", 50), ("p95", 95), ("max", 100))} if answered.any() else None,
         "people_per_answer": round(tot["people_per_array"], 2),
@@ -121,6 +122,7 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
                            if n != "probe"},
         "cpu_pct": {n: round(p.get("cpu_pct", float("nan"))) for n, p in summary["processes"].items()},
         "early_stop": res.early_stop,
+        "estimator_diag": tot.get("est_diag", {}),
     }
     if name == "pets7":
         row["mot"] = score_pets(res.frames, fps, shared, workdir)

@@ -459,6 +459,10 @@ class _SoakRun:
             ("received", "received"), ("processed", "processed"), ("dropped", "dropped frames"),
             ("bad_input", "bad input"))}
         final["tracker_resets"] = probe.diag_value("pose_tracker", "stamp resets")
+        with probe.lock:   # the estimator's budget and per-stage times, as its diagnostics last said
+            est = probe.diag.get("/pose/pose_estimator", {})
+            final["est_diag"] = {k: v for k, v in est.items() if k.endswith(" ms") or k in (
+                "frames behind", "ms per crop unit", "crop budget", "dropped frames", "lost in transport")}
         return final
 
     def stop_all(self) -> None:

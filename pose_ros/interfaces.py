@@ -80,6 +80,8 @@ NODES: dict[str, NodeInterface] = {
             Topic("camera_info", "sensor_msgs/CameraInfo", SENSOR, "intrinsics for 3D and markers"),
             Topic("actions", "pose_ros/ActionArray", OUT, "action labels drawn on the annotated image",
                   "publish_annotated: true"),
+            Topic("attention", "hri_msgs/IdsList", OUT, "track ids (or REP-155 body ids b<id>) the robot interacts "
+                  "with: posed first, every frame; holds until the next list (empty: nobody)"),
         ),
         publishes=(
             Topic("skeletons", "pose_ros/SkeletonArray", OUT, "every processed frame, empty when nobody"),
@@ -95,7 +97,7 @@ NODES: dict[str, NodeInterface] = {
             *GAPS, "<stage> ms", "diagnostics ms",
             "frames with 3D", "frames without 3D: <reason>", "depth offset s", "depth_max_offset s",
             "people posed", "people predicted", "oldest pose s", "crop units", "crop budget",
-            "crop budget ceiling", "frames behind", "ms per crop unit",
+            "crop budget ceiling", "frames behind", "ms per crop unit", "people attended", "attended predicted",
         ),
     ),
     "video_source": NodeInterface(

@@ -7,9 +7,13 @@ the crops per frame; this controller sets it from what the node observes:
 * While the node keeps up (no frame is waiting when it finishes one) the budget is the
   ceiling, a parameter. So lock-step replay, and any input rate the node keeps up with,
   give a stream that depends on the frames and the parameters only, on any machine.
-* When a frame was already waiting (the node is behind), the budget drops to what the
-  measured costs say fits into ``utilisation`` of the input's frame interval, and at
-  least by a tenth, down to ``floor``.
+* When a frame was already waiting after two frames in a row, each of which took longer
+  than the input's frame interval (the node is behind and not catching up; a camera that
+  sends two frames close together makes a frame wait too, but not a slow one), the budget
+  drops to what the measured costs say fits into ``utilisation`` of the input's frame
+  interval, and at least by a tenth, down to ``floor``. One late frame alone (a burst of
+  newcomers, a descheduled moment) loses nothing: the waiting frame is next, and a budget
+  cut for it would change the stream, so replays and live runs differ.
 * Once frames have stopped waiting for a while it climbs back a step at a time, as long
   as the measured costs say the next step fits, and straight back to the ceiling once
   posing everyone it follows fits: a camera the node keeps up with gets the ceiling's
@@ -25,6 +29,7 @@ import math
 _EMA = 0.1                 # weight of the newest sample in the cost and interval averages
 _CALM_FRAMES = 8           # frames without waiting before the budget may climb
 _STEP = 0.25               # smallest climb, crop units
+_BEHIND_RUN = 2            # frames in a row that found another waiting before the budget drops
 
 
 class BudgetController:
@@ -44,6 +49,7 @@ class BudgetController:
         self.interval_s = math.nan  # seconds between arriving frames
         self.behind_frames = 0      # frames that found a newer one waiting (counter, for diagnostics)
         self._calm = 0
+        self._behind_run = 0
         self._last_arrival: float | None = None
 
     def arrived(self, t: float) -> None:
@@ -62,12 +68,18 @@ class BudgetController:
         self.fixed_s = _ema(self.fixed_s, max(busy_s - crop_s, 0.0))
         if not self.adaptive:
             return self.budget
+        if behind and math.isfinite(self.interval_s) and busy_s < self.interval_s:
+            behind = False   # a frame this quick fell behind only because the camera sent two close together
         if behind:
             self.behind_frames += 1
             self._calm = 0
+            self._behind_run += 1
+            if self._behind_run < _BEHIND_RUN:
+                return self.budget
             used = units if math.isinf(self.budget) else min(self.budget, max(units, self.floor))
             self.budget = max(self.floor, min(self.fits(), 0.9 * used) if used > 0 else self.fits())
         else:
+            self._behind_run = 0
             self._calm += 1
             if self._calm >= _CALM_FRAMES and self.budget < self.ceiling:
                 step = max(_STEP, 0.1 * self.budget)
@@ -90,6 +102,7 @@ class BudgetController:
         """Back to the ceiling (a new stream)."""
         self.budget = self.ceiling
         self._calm = 0
+        self._behind_run = 0
         self._last_arrival = None
 
 

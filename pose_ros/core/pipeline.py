@@ -44,6 +44,9 @@ class CameraModel:
         return [self.fx, 0.0, self.cx, 0.0, 0.0, self.fy, self.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
 
 
+ATTEND_HOLD = 1.0   # s an attended track may be missing and still be looked for where it was
+
+
 @dataclass
 class FrameResult:
     people: list[Person]
@@ -70,6 +73,8 @@ class PosePipeline:
             self.smoother = SkeletonSmoother(**(smoother_params or {}))
         self.velocities = velocities
         self.depth_window = depth_window
+        self.attention: frozenset[str] = frozenset()   # track ids the robot interacts with (set_attention)
+        self._last_boxes: dict[str, tuple[float, np.ndarray]] = {}   # attended track id -> (stamp, last box)
         self.hands = None
         if hand_signs is not None:  # the hand landmark model on wrist crops, per tracked person
             from pose_ros.core.hands.signs import HandSignDetector
@@ -88,7 +93,7 @@ class PosePipeline:
         t0 = time.perf_counter()
         units = 0.0
         if isinstance(self.backend, VideoBackend):
-            people = self.backend.infer_frame(rgb, stamp, budget)
+            people = self.backend.infer_frame(rgb, stamp, budget, attend=self._attended_boxes())
             units = float(self.backend.frame_info.get("units", 0.0))
         else:
             people = self.backend.infer(rgb)
@@ -102,6 +107,8 @@ class PosePipeline:
                 people = self.smoother.apply(people, stamp, velocities=self.velocities)
         t2 = time.perf_counter()
         timings["track"] = t2 - t1
+        if self.attention or self._last_boxes:
+            self._remember_attended(people, stamp)
         if self.hands is not None and people:
             t_h = time.perf_counter()
             for i, signs in self.hands.detect(rgb, people).items():
@@ -122,6 +129,22 @@ class PosePipeline:
             p.frame_3d = Frame3D.CAMERA
             p.landmarks_3d = None  # BlazePose body-frame landmarks would mix frames
 
+    def set_attention(self, ids) -> None:
+        """The people the robot interacts with, by track id: a video backend poses them first,
+        every frame its budget allows (the rest share what is left). Empty: nobody."""
+        self.attention = frozenset(str(i) for i in ids)   # one swap: the worker thread reads it
+
+    def _remember_attended(self, people: list[Person], stamp: float) -> None:
+        """Attended tracks' boxes of this frame; a track missing for up to ATTEND_HOLD s keeps its last."""
+        attention = self.attention
+        boxes = {k: v for k, v in self._last_boxes.items() if k in attention and stamp - v[0] <= ATTEND_HOLD}
+        boxes.update((p.track_id, (stamp, p.box)) for p in people if p.track_id in attention and p.box is not None)
+        self._last_boxes = boxes
+
+    def _attended_boxes(self) -> np.ndarray | None:
+        boxes = [b for k, (_, b) in self._last_boxes.items() if k in self.attention]
+        return np.array(boxes, np.float32).reshape(-1, 4) if boxes else None
+
     def warmup(self, width: int = 640, height: int = 480) -> None:
         """Run the backend once on a blank frame: the first inference allocates and is slow,
         and a slow first frame would make the node drop the second."""
@@ -130,6 +153,7 @@ class PosePipeline:
     def reset(self) -> None:
         """Forget all tracks (e.g. when a bag loops), the backend's carried people too."""
         self._last_stamp = -math.inf
+        self._last_boxes = {}
         reset = getattr(self.backend, "reset", None)
         if callable(reset):
             reset()

@@ -30,6 +30,8 @@ class EstimatorHealth:
         self.predicted = 0           # people carried forward from an earlier pose in the last frame
         self.oldest_pose = 0.0       # s, the oldest predicted pose of the last frame
         self.units = 0.0             # crop units spent on the last frame
+        self.attended = 0            # people of the attention topic in the last frame
+        self.attended_predicted = 0  # of them, predicted (the budget did not reach them)
 
     def input_tick(self) -> None:
         """One image arrived; a pause longer than diag.no_input_timeout is logged once, as a gap."""
@@ -68,8 +70,11 @@ class EstimatorHealth:
                 + [(f"frames without 3D: {r}", n) for r, n in self.without_3d.items()]
                 + [("depth offset s", off), ("depth_max_offset s", f"{p['depth_max_offset']:g}")])
 
-    def budget_result(self, people, units: float) -> None:
-        """Who got a fresh pose in the last frame and who was predicted (``Person.predicted``)."""
+    def budget_result(self, people, units: float, attention=frozenset()) -> None:
+        """Who got a fresh pose in the last frame and who was predicted (``Person.predicted``),
+        and of the people the robot attends to (topic attention), how many are in view."""
+        attended = [p for p in people if p.track_id in attention]
+        self.attended, self.attended_predicted = len(attended), sum(p.predicted for p in attended)
         self.predicted = sum(p.predicted for p in people)
         self.posed = len(people) - self.predicted
         self.oldest_pose = max((p.pose_age for p in people), default=0.0)
@@ -82,7 +87,8 @@ class EstimatorHealth:
                 ("crop budget", "unbounded" if math.isinf(b.budget) else f"{b.budget:.2f}"),
                 ("crop budget ceiling", "none" if math.isinf(b.ceiling) else f"{b.ceiling:g}"),
                 ("frames behind", b.behind_frames),
-                ("ms per crop unit", "n/a" if math.isnan(b.unit_s) else f"{1000 * b.unit_s:.1f}")]
+                ("ms per crop unit", "n/a" if math.isnan(b.unit_s) else f"{1000 * b.unit_s:.1f}"),
+                ("people attended", self.attended), ("attended predicted", self.attended_predicted)]
 
     def frame_done(self, stamp, people: int, timings: dict[str, float]) -> None:
         self.processed.tick()

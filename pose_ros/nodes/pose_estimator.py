@@ -14,9 +14,12 @@ from rclpy.qos import QoSHistoryPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
+from hri_msgs.msg import IdsList
+
 from pose_ros.core.budget import BudgetController
 from pose_ros.core.detection import BackendError, VideoBackend, create_backend
 from pose_ros.core.draw import draw_people
+from pose_ros.core.hri import BODY_PREFIX
 from pose_ros.core.imaging.depth_sync import DepthSync
 from pose_ros.core.imaging.raw import ImageError
 from pose_ros.core.models import ModelError
@@ -34,6 +37,7 @@ from pose_ros.nodes.qos import OUT_QOS, image_qos
 from pose_ros.nodes.ratelog import RateLimitedLog
 
 _SPECS = {p.name: p for p in ESTIMATOR_PARAMS}
+MAX_ATTENDED = 16    # ids read from one attention message (a robot attends to a few people)
 
 
 class PoseEstimatorNode(ManagedNode):
@@ -55,6 +59,7 @@ class PoseEstimatorNode(ManagedNode):
         self._camera: CameraModel | None = None
         self._depth = DepthSync()  # recent depth messages by stamp + the latest CameraInfo, for 3D
         self._actions: dict[str, tuple[str, float]] = {}  # track id -> (label, stamp s) from action_classifier
+        self._attention: frozenset[str] = frozenset()     # track ids the robot interacts with (topic attention)
         self._subs: list = []
         self._dirty = False  # a reload parameter changed while inactive
         self.pipeline: PosePipeline | None = None
@@ -100,6 +105,7 @@ class PoseEstimatorNode(ManagedNode):
             self.backend_error = f"backend '{name}' failed on a test frame: {exc}"
             raise BackendError(self.backend_error) from None
         self.pipeline = pipeline
+        pipeline.set_attention(self._attention)
         self.budget = (BudgetController(backend.crop_budget, backend.adaptive_budget)
                        if isinstance(backend, VideoBackend) and hasattr(backend, "crop_budget") else None)
         self._dirty = False
@@ -121,6 +127,7 @@ class PoseEstimatorNode(ManagedNode):
         self._subs.append(self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data))
         if p["publish_annotated"]:  # the classifier's labels, drawn beside each id
             self._subs.append(self.create_subscription(ActionArray, "actions", self._on_actions, OUT_QOS))
+        self._subs.append(self.create_subscription(IdsList, "attention", self._on_attention, OUT_QOS))
 
     def deactivate_node(self) -> None:
         for sub in self._subs:
@@ -173,6 +180,16 @@ class PoseEstimatorNode(ManagedNode):
         labels = {k: v for k, v in self._actions.items() if abs(stamp - v[1]) <= 2.0}
         labels.update((a.id, (a.label, stamp)) for a in msg.actions)
         self._actions = labels  # one reference swap: the worker reads a complete dict
+
+    def _on_attention(self, msg: IdsList) -> None:
+        """Whom the robot interacts with: track ids, or REP-155 body ids (``b`` + track id, as
+        hri_bridge names them). Posed first every frame; the list holds until the next one."""
+        ids = {i for i in msg.ids[:MAX_ATTENDED] if 0 < len(i) <= 64}
+        ids |= {i[len(BODY_PREFIX):] for i in ids if i.startswith(BODY_PREFIX)}
+        self._attention = frozenset(ids)
+        pipeline = self.pipeline
+        if pipeline is not None:
+            pipeline.set_attention(self._attention)
 
     def _labels(self, stamp: float) -> dict[str, str]:
         """Current action per track id at image time ``stamp`` (labels older than 2 s are stale)."""
@@ -246,7 +263,7 @@ class PoseEstimatorNode(ManagedNode):
         info = self.pipeline.backend.frame_info
         self.budget.frame_done(busy_s, float(info.get("crop_s", 0.0)), result.units, behind,
                                float(info.get("demand", math.inf)))
-        self.health.budget_result(result.people, result.units)
+        self.health.budget_result(result.people, result.units, self._attention)
 
     def _depth_for(self, msg, w: int, h: int):
         """(depth in metres, intrinsics) for this frame, or (None, None) with the reason counted.

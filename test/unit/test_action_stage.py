@@ -148,7 +148,7 @@ def test_predicted_people_add_no_sample_and_keep_their_angles_and_action() -> No
     classify = stage.classifier.classify
     stage.classifier.classify = lambda win, active: calls.append(len(win)) or classify(win, active)
     rows = [(s, ppl) for s, ppl in frames() if any(tid == "t0" for tid, _ in ppl)][:40]
-    last_angles = None
+    last_angles = last_action = None
     for k, (stamp, ppl) in enumerate(rows):
         person = next(p for tid, p in ppl if tid == "t0")
         predicted = k % 3 != 0

@@ -39,12 +39,14 @@ class VideoBackend(Protocol):
 
     ``infer_frame`` takes the frame's stamp (seconds, from its header: never the wall
     clock, so replays are exact) and a budget in crop units (None: its own ceiling);
-    people it did not measure in this frame come back with ``Person.predicted`` set.
+    people it did not measure in this frame come back with ``Person.predicted`` set;
+    ``attend`` holds the last boxes of the people the robot interacts with, posed first.
     ``frame_info`` describes the last frame (``units`` spent, ``posed``, ``predicted``).
     """
 
     frame_info: dict[str, float]
 
-    def infer_frame(self, rgb: np.ndarray, stamp: float, budget: float | None = None) -> list[Person]: ...
+    def infer_frame(self, rgb: np.ndarray, stamp: float, budget: float | None = None,
+                    attend: np.ndarray | None = None) -> list[Person]: ...
 
     def reset(self) -> None: ...

@@ -2,6 +2,7 @@
 
 Order, until the credit runs out (posing stops at the first person it cannot pay for):
 
+0. the people the robot says it is interacting with (``attended``), every frame;
 1. newcomers of the last person detection, best box first (nobody has seen them yet);
 2. people whose pose is older than ``max_pose_age`` s, oldest first (the bound);
 3. everyone else by the age of their pose, where the ``priority_people`` who matter most
@@ -41,22 +42,26 @@ class Plan:
 
 
 def plan_crops(people: Sequence[Candidate], newcomer_costs: list[float], costs: list[float], stamp: float,
-               credit: float, max_pose_age: float, priority_people: int) -> Plan:
+               credit: float, max_pose_age: float, priority_people: int, attended: Sequence[int] = ()) -> Plan:
     """Spend ``credit`` on crops in the order of the module docstring; stop at the first that does not fit.
 
     ``costs`` are the followed people's crop costs, ``newcomer_costs`` those of the
-    detector's new boxes (best first). Pure and deterministic: the same inputs, the same plan.
+    detector's new boxes (best first), ``attended`` indices of followed people the robot
+    interacts with. Pure and deterministic: the same inputs, the same plan.
     """
     n = len(people)
+    first = [i for i in dict.fromkeys(attended) if 0 <= i < n]
     ages = [p.age(stamp) for p in people]
     ranked = sorted(range(n), key=lambda i: (-people[i].importance(), i))
     weight = [1.0] * n
     for i in ranked[:max(priority_people, 0)]:
         weight[i] = PRIORITY_WEIGHT
-    overdue = sorted((i for i in range(n) if ages[i] >= max_pose_age), key=lambda i: (-ages[i], i))
-    late = set(overdue)
-    rest = sorted((i for i in range(n) if i not in late), key=lambda i: (-ages[i] * weight[i], -weight[i], i))
-    order = [("n", j) for j in range(len(newcomer_costs))] + [("f", i) for i in overdue + rest]
+    done = set(first)
+    overdue = sorted((i for i in range(n) if ages[i] >= max_pose_age and i not in done), key=lambda i: (-ages[i], i))
+    done.update(overdue)
+    rest = sorted((i for i in range(n) if i not in done), key=lambda i: (-ages[i] * weight[i], -weight[i], i))
+    order = [("f", i) for i in first] + [("n", j) for j in range(len(newcomer_costs))] \
+        + [("f", i) for i in overdue + rest]
     followed: list[int] = []
     newcomers: list[int] = []
     spent = 0.0

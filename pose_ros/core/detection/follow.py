@@ -35,6 +35,7 @@ _SAME_BODY_OKS = 0.6        # two skeletons this alike are one person seen twice
 # nobody followed; a box that does hold a followed person gives a pose that repeats
 # it, and merge_same_body drops that copy (docs/benchmarks.md, PETS09).
 NEWCOMER_IOU = 0.5
+ATTEND_IOU = 0.3             # a followed person is the attended track whose last box overlaps theirs this much
 STALE_AGES = 2.0             # a predicted pose this many max_pose_age old is dropped, not published
 WEAK_SKIPS = 2               # detections a box whose pose was too weak to follow is not posed again
 MATCH_IOU = 0.3              # a followed person explains the detector box they overlap most, from this IoU
@@ -244,9 +245,11 @@ class VideoFollower:
     def _cost(self, height: float) -> float:
         return self.small_cost if self._small(height) else 1.0
 
-    def frame(self, rgb: np.ndarray, stamp: float, budget: float, wait: bool = True) -> list[Found]:
+    def frame(self, rgb: np.ndarray, stamp: float, budget: float, wait: bool = True,
+              attend: np.ndarray | None = None) -> list[Found]:
         """People in this frame, best first: posed ones and predicted ones (``Found.predicted``).
-        ``wait`` False: do not wait for a late detection (the node is behind its camera)."""
+        ``wait`` False: do not wait for a late detection (the node is behind its camera);
+        ``attend``: (K, 4) last boxes of the people the robot interacts with, posed first."""
         if not self._started or (not self.people and not self.queue and self.clock.idle_due(stamp)):
             # nobody to follow (the start, or an empty scene): detect on this frame, at most
             # once a period, so that whoever appears is posed on the first frame it is due
@@ -259,7 +262,7 @@ class VideoFollower:
         self._take_detection(stamp, wait)
         plan = plan_crops(self.people, [self._cost(float(b[3] - b[1])) for b, _ in self.queue],
                           [self._cost(p.height()) for p in self.people], stamp, self.credit.add(budget),
-                          self.max_pose_age, self.priority_people)
+                          self.max_pose_age, self.priority_people, self._attended(stamp, attend))
         self.credit.spend(plan.spent)
         posed, lost = self._posed(rgb, stamp, plan)
         found = absorb_newcomers(posed + self._predicted(stamp, plan), stamp)
@@ -275,6 +278,16 @@ class VideoFollower:
                                held=np.array([f.box for f in kept], np.float32).reshape(-1, 4))
         self._summarise(kept, plan.spent)
         return kept
+
+    def _attended(self, stamp: float, boxes: np.ndarray | None) -> list[int]:
+        """Indices of the followed people whose box, moved to ``stamp``, best overlaps one of
+        ``boxes`` (IoU >= ATTEND_IOU): the robot names people by track, the follower by crop."""
+        if boxes is None or not len(boxes) or not self.people:
+            return []
+        now = np.array([p.box_at(stamp) for p in self.people], np.float32).reshape(-1, 4)
+        iou = iou_matrix(np.asarray(boxes, np.float32).reshape(-1, 4), now)
+        best = iou.argmax(axis=1)
+        return [int(j) for k, j in enumerate(best) if iou[k, j] >= ATTEND_IOU]
 
     def _summarise(self, found: list[Found], units: float) -> None:
         """``last``: people posed and predicted, units spent, the units that would pose everyone

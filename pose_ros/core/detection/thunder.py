@@ -196,9 +196,11 @@ class ThunderBackend:
         self.stats["frames"] += 1
         return self._people(self._first(rgb))
 
-    def infer_frame(self, rgb: np.ndarray, stamp: float, budget: float | None = None) -> list[Person]:
+    def infer_frame(self, rgb: np.ndarray, stamp: float, budget: float | None = None,
+                    attend: np.ndarray | None = None) -> list[Person]:
         """People in a video frame stamped ``stamp`` (s), at most ``budget`` crop units spent
         (None: ``crop_budget``); people not posed are predicted (``Person.predicted``).
+        ``attend``: (K, 4) last boxes of the people the robot interacts with, posed first.
 
         A budget below the ceiling means the node is behind its camera: then a late
         detection is not waited for either (at the ceiling it is, so that replays are exact)."""
@@ -206,7 +208,8 @@ class ThunderBackend:
         self.stats["frames"] += 1
         self._crop_s = 0.0
         budget = self.crop_budget if budget is None else budget
-        return self._people(self.video.frame(rgb, float(stamp), budget, wait=budget >= self.crop_budget))
+        return self._people(self.video.frame(rgb, float(stamp), budget, wait=budget >= self.crop_budget,
+                                             attend=attend))
 
     @property
     def frame_info(self) -> dict[str, float]:

@@ -10,11 +10,10 @@ import math
 import threading
 import time
 
+from hri_msgs.msg import IdsList
 from rclpy.qos import QoSHistoryPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
-
-from hri_msgs.msg import IdsList
 
 from pose_ros.core.budget import BudgetController
 from pose_ros.core.detection import BackendError, VideoBackend, create_backend

@@ -152,7 +152,7 @@ class ActionStage:
             out.reset_events = self._end_all(stamp)
             out.reset = True
         events = out.events
-        fresh = []   # (tid, keypoints) measured in this frame: their angles in one vectorised call
+        fresh = []   # (row in out.angles, tid, keypoints) measured in this frame: angles in one call
         for tid, person in people:
             self.last_seen[tid] = stamp
             win = self.windows.get(tid)

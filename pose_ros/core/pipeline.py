@@ -14,6 +14,7 @@ import numpy as np
 
 from pose_ros.core.detection import PoseBackend, VideoBackend
 from pose_ros.core.skeleton import Frame3D, Person
+from pose_ros.core.tracking.appearance import describe as describe_colour
 
 
 @dataclass
@@ -102,6 +103,10 @@ class PosePipeline:
         for p in people:
             p.ensure_box()
         if self.tracker is not None:
+            if self.tracker.appearance_weight > 0:   # clothing colour of each measured person, to re-identify
+                for p in people:
+                    if not p.predicted:
+                        p.appearance = describe_colour(rgb, p.keypoints)
             people = self.tracker.update(people, stamp)
             if self.smoother is not None:
                 people = self.smoother.apply(people, stamp, velocities=self.velocities)

@@ -124,6 +124,7 @@ class Person:
     predicted: bool = False                    # keypoints moved from an earlier image, not measured in this one
     pose_age: float = 0.0                      # seconds since the keypoints were measured (0: in this image)
     follow: int = -1                           # a video backend's handle on whom it followed (tracker hint), -1: none
+    appearance: np.ndarray | None = None       # clothing colour for re-identification (tracking.appearance)
     extra: dict = field(default_factory=dict)
 
     def ensure_box(self, min_score: float = 0.05) -> np.ndarray | None:

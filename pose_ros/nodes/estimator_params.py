@@ -166,6 +166,9 @@ ESTIMATOR_PARAMS = [
           "docs/benchmarks.md).", 0.0, 1.0),
     Param("tracker.low_score", 0.05, "People scored below this are ignored by the tracker (0.05: clutter "
           "below, thunder's weak but real people above).", 0.0, 1.0),
+    Param("tracker.appearance_weight", 0.6, "How much clothing colour (torso and thigh histograms, from the image) "
+          "counts when matching people to tracks: a pair whose colours differ keeps 1 - this of its similarity; "
+          "0 = position and pose only. pose_estimator only (pose_tracker has no image).", 0.0, 1.0),
     # smoother
     Param("smoother.min_cutoff", 1.0, "One Euro minimum cutoff frequency (Hz): lower = smoother when still.",
           0.001, 100.0),

@@ -334,3 +334,47 @@ def test_a_follow_handle_is_still_gated_by_speed() -> None:
     b = figure(600.0, 200.0, 60.0)        # 500 px in 33 ms: not the same person, whatever the handle says
     b.follow = 3
     assert tr.update([b], 1 / 30)[0].track_id != first
+
+
+def _coloured(p: Person, hue: int) -> Person:
+    """``p`` wearing one colour (torso and thighs): the descriptor the pipeline would cut."""
+    from pose_ros.core.tracking import appearance as colour
+    import cv2
+    img = np.zeros((480, 800, 3), np.uint8)
+    img[:] = cv2.cvtColor(np.array([[[hue, 200, 180]]], np.uint8), cv2.COLOR_HSV2RGB)[0, 0]
+    p.appearance = colour.describe(img, p.keypoints)
+    return p
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.6])
+def test_clothing_colour_keeps_a_hidden_persons_track_off_their_neighbour(weight: float) -> None:
+    """Red walks right towards blue, who stands; on the frame red is hidden, blue leans into the
+    place red's track expects. By position alone red's track takes blue (an id switch); with
+    colour it does not."""
+    tr = Tracker(min_hits=1, appearance_weight=weight)
+    ids_red, ids_blue = [], []
+    for k in range(12):
+        red = _coloured(figure(100 + 12 * k, 400, 200, SLIM), 0)
+        blue = _coloured(figure(260 if k < 10 else 100 + 12 * k, 400, 200, BROAD), 120)
+        frame = [blue] if k == 10 else [red, blue]
+        tr.update(frame, k / FPS)
+        if k < 10:
+            ids_red.append(red.track_id)
+        ids_blue.append(blue.track_id)
+    switched = ids_blue[10] == ids_red[0]
+    assert switched == (weight == 0.0), (ids_red, ids_blue)
+
+
+def test_colour_descriptor_and_similarity() -> None:
+    from pose_ros.core.tracking import appearance as colour
+    a, b = _coloured(figure(200, 400, 200), 0).appearance, _coloured(figure(200, 400, 200), 120).appearance
+    assert a is not None and a.shape == (2 * colour.SIZE,)
+    sim = colour.similarity(np.stack([a, b]), np.stack([a, b]))
+    assert sim[0, 0] > 0.99 and sim[1, 1] > 0.99 and sim[0, 1] < 0.1
+    no_shoulders = figure(200, 400, 200)
+    no_shoulders.keypoints[5:7, 2] = 0.0
+    assert colour.describe(np.zeros((480, 800, 3), np.uint8), no_shoulders.keypoints) is None
+    half = a.copy()
+    half[colour.SIZE:] = np.nan                       # thighs not shown: compared on the torso
+    assert colour.similarity(half[None], a[None])[0, 0] > 0.99
+    assert np.isnan(colour.similarity(np.full((1, 2 * colour.SIZE), np.nan), a[None]))[0, 0]

@@ -8,7 +8,8 @@ import pytest
 
 from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState
 from pose_ros.core.tracking.similarity import body_shape, iou_matrix, oks
-from pose_ros.core.tracking.tracker import Tracker, assign, mint_id
+from pose_ros.core.tracking.assignment import assign
+from pose_ros.core.tracking.tracker import Tracker, mint_id
 
 FPS = 30.0
 

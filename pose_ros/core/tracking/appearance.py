@@ -13,6 +13,9 @@ from pose_ros.core.skeleton import Coco
 BINS = (8, 4, 4)              # HSV bins per region: hue matters most, light changes value
 SIZE = int(np.prod(BINS))     # per region; a descriptor is two regions
 MIN_SIDE = 4                  # px: a region narrower or shorter carries no colour worth comparing
+# The same person across frames mostly scores above COLOUR_SAME, two people mostly below COLOUR_OTHER.
+COLOUR_SAME, COLOUR_OTHER = 0.8, 0.5
+_KEEP = 0.8                   # a track's running descriptor: this much of the old, the rest of the new
 _L = (Coco.LEFT_SHOULDER, Coco.RIGHT_SHOULDER, Coco.LEFT_HIP, Coco.RIGHT_HIP, Coco.LEFT_KNEE, Coco.RIGHT_KNEE)
 
 
@@ -67,4 +70,25 @@ def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(n > 0, np.where(shown, bc, 0.0).sum(axis=2) / n, np.nan)
 
 
-__all__ = ["BINS", "SIZE", "describe", "similarity"]
+def factor(tracks: list[np.ndarray | None], people: np.ndarray, weight: float) -> np.ndarray:
+    """(len(tracks), len(people)) in [1 - weight, 1], what a match similarity is multiplied by:
+    1 for clothes alike (coefficient >= COLOUR_SAME), falling to 1 - weight at COLOUR_OTHER;
+    1 where either has no colour (a predicted person, no torso in view, no image)."""
+    nan = np.full(2 * SIZE, np.nan)
+    mine = np.stack([t if t is not None else nan for t in tracks]) if len(tracks) else np.zeros((0, 2 * SIZE))
+    bc = similarity(mine, people)
+    alike = np.clip((bc - COLOUR_OTHER) / (COLOUR_SAME - COLOUR_OTHER), 0.0, 1.0)
+    return np.where(np.isnan(bc), 1.0, 1.0 - weight + weight * alike)
+
+
+def blend(old: np.ndarray | None, new: np.ndarray | None) -> np.ndarray | None:
+    """A track's colour after one more measured look (regions unseen so far are taken as they come)."""
+    if new is None:
+        return old
+    new = np.asarray(new, np.float32)
+    if old is None:
+        return new.copy()
+    return np.where(np.isnan(old), new, np.where(np.isnan(new), old, _KEEP * old + (1 - _KEEP) * new))
+
+
+__all__ = ["BINS", "COLOUR_OTHER", "COLOUR_SAME", "SIZE", "blend", "describe", "factor", "similarity"]

@@ -31,10 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from pose_ros.core.tracking import appearance as colour
 from pose_ros.core.tracking import kalman
+from pose_ros.core.tracking.assignment import assign
 from pose_ros.core.tracking.ids import mint_id
 from pose_ros.core.tracking.similarity import body_shape, iou_matrix, oks, shape_similarity
 from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coords_ok, keypoint_box
@@ -47,22 +47,6 @@ from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coord
 # kept their ids better so; docs/benchmarks.md).
 SHAPE_FULL_HEIGHT = 250.0
 _SHAPE_WEIGHT = 0.75         # at full height: position x size x (0.25 + 0.75 shape)
-# Clothing colour (Bhattacharyya coefficient of torso / thigh histograms): the same person
-# across frames mostly scores above COLOUR_SAME, two people mostly below COLOUR_OTHER.
-COLOUR_SAME, COLOUR_OTHER = 0.8, 0.5
-_COLOUR_KEEP = 0.8           # running descriptor: this much of the old, the rest of the new
-
-
-def _blend(old: np.ndarray | None, new: np.ndarray | None) -> np.ndarray | None:
-    """A track's colour after one more measured look (regions unseen so far are taken as they come)."""
-    if new is None:
-        return old
-    new = np.asarray(new, np.float32)
-    if old is None:
-        return new.copy()
-    return np.where(np.isnan(old), new, np.where(np.isnan(new), old, _COLOUR_KEEP * old + (1 - _COLOUR_KEEP) * new))
-
-
 @dataclass(eq=False)
 class _Track:
     id: str
@@ -76,20 +60,6 @@ class _Track:
     follow: int = -1        # the backend's own handle on this person last frame (Person.follow), -1: none
     confirmed: bool = False
     appearance: np.ndarray | None = None   # running clothing-colour descriptor (tracking.appearance)
-
-
-def assign(sim: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """Pairs maximising the summed margin ``sim - threshold`` over pairs above it.
-
-    Pairs below the threshold cost 0, the same as staying unmatched: with a big
-    "forbidden" cost instead, a rectangular problem forces some assignment onto
-    them and the solver breaks a good pair elsewhere to make that one cheaper.
-    """
-    if sim.size == 0:
-        return []
-    sim = np.nan_to_num(sim, nan=-np.inf)
-    rows, cols = linear_sum_assignment(np.where(sim >= threshold, threshold - sim, 0.0))
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if sim[r, c] >= threshold]
 
 
 class Tracker:
@@ -292,7 +262,7 @@ class Tracker:
         for j in new:
             t = _Track(id=mint_id(self._next), keypoints=kps[j], obs=z[j],
                        shape=shapes[j].copy(), score=float(scores[j]), last_seen=stamp, follow=dets[j].follow,
-                       appearance=_blend(None, dets[j].appearance))
+                       appearance=colour.blend(None, dets[j].appearance))
             self._next += 1
             t.confirmed = self.min_hits <= 1
             t.state = TrackState.TRACKED if t.confirmed else TrackState.TENTATIVE
@@ -409,17 +379,10 @@ class Tracker:
         return sim
 
     def _colour_factor(self, ti: np.ndarray, di: np.ndarray) -> np.ndarray:
-        """(len(ti), len(di)) in [1 - appearance_weight, 1]: 1 for clothes alike (Bhattacharyya
-        coefficient >= COLOUR_SAME), falling to 1 - weight at COLOUR_OTHER; 1 where either
-        has no colour (the pose_tracker node, a predicted person, no torso in view)."""
-        w = self.appearance_weight
-        if w <= 0 or not len(ti) or not len(di):
+        """Tracks ``ti`` vs this frame's people ``di``: :func:`appearance.factor`."""
+        if self.appearance_weight <= 0 or not len(ti) or not len(di):
             return np.ones((len(ti), len(di)))
-        nan = np.full(2 * colour.SIZE, np.nan)
-        mine = np.stack([self._tracks[i].appearance if self._tracks[i].appearance is not None else nan for i in ti])
-        bc = colour.similarity(mine, self._apps[di])
-        alike = np.clip((bc - COLOUR_OTHER) / (COLOUR_SAME - COLOUR_OTHER), 0.0, 1.0)
-        return np.where(np.isnan(bc), 1.0, 1.0 - w + w * alike)
+        return colour.factor([self._tracks[i].appearance for i in ti], self._apps[di], self.appearance_weight)
 
     def _observe(self, t: _Track, p: Person, kp: np.ndarray, z: np.ndarray,
                  shape: np.ndarray, score: float, stamp: float) -> None:
@@ -427,7 +390,7 @@ class Tracker:
         seen = np.isfinite(shape)
         fresh = seen & ~np.isfinite(t.shape)
         t.shape = np.where(fresh, shape, np.where(seen, 0.8 * t.shape + 0.2 * shape, t.shape))
-        t.appearance = _blend(t.appearance, p.appearance)
+        t.appearance = colour.blend(t.appearance, p.appearance)
         self._tag(p, t)
 
     @staticmethod

@@ -10,7 +10,7 @@ import numpy as np
 
 from pose_ros.core.skeleton import Coco
 
-BINS = (8, 4, 4)              # HSV bins per region: hue matters most, light changes value
+BINS = (6, 3, 3)              # HSV bins per region: coarse, a small person's torso is a few hundred pixels
 SIZE = int(np.prod(BINS))     # per region; a descriptor is two regions
 MIN_SIDE = 4                  # px: a region narrower or shorter carries no colour worth comparing
 # The same person across frames mostly scores above COLOUR_SAME, two people mostly below COLOUR_OTHER.

@@ -100,7 +100,7 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
         estimator = {"image_reliability": "reliable", **estimator}
     cfg = soak.SoakConfig(duration=duration, warmup=min(5.0, duration / 4), window=max(duration / 3, 5.0),
                           tracker="inline", workdir=workdir / name, clip=clip, fps=fps, source=source,
-                          estimator=estimator, record=True, finite=once or lockstep, quiet=True,
+                          estimator=estimator, record=once, finite=once or lockstep, quiet=True,
                           frames_by_info=not probe_images)
     with busy_core(busy):
         res = soak.run_soak(cfg)
@@ -108,7 +108,6 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
     tot = summary["totals"]
     lat = np.array(res.img_lat, float)
     answered = ~np.isnan(lat)
-    ids = {i for arr in res.frames.values() for i, _ in arr if i}
     row = {
         "clip": name, "size": f"{w}x{h}", "rate_hz": fps, "busy_core": busy, "lockstep": lockstep,
         "estimator": estimator, "probe_reads_images": probe_images, "images": int(len(lat)),
@@ -117,7 +116,7 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
                        for k, q in (("p50", 50), ("p95", 95), ("max", 100))} if answered.any() else None,
         "people_per_answer": round(tot["people_per_array"], 2),
         "predicted_per_answer": round(tot["predicted_per_array"], 2),
-        "distinct_ids": len(ids),
+        "distinct_ids": tot["track_ids"],
         "rss_growth_pct": {n: round(p.get("growth_pct", float("nan")), 1) for n, p in summary["processes"].items()
                            if n != "probe"},
         "cpu_pct": {n: round(p.get("cpu_pct", float("nan"))) for n, p in summary["processes"].items()},

@@ -11,9 +11,10 @@ the crops per frame; this controller sets it from what the node observes:
   than the input's frame interval (the node is behind and not catching up; a camera that
   sends two frames close together makes a frame wait too, but not a slow one), the budget
   drops to what the measured costs say fits into ``utilisation`` of the input's frame
-  interval, and at least by a tenth, down to ``floor``. One late frame alone (a burst of
-  newcomers, a descheduled moment) loses nothing: the waiting frame is next, and a budget
-  cut for it would change the stream, so replays and live runs differ.
+  interval, and at least by a tenth, down to ``floor``. At the ceiling one late frame alone
+  (a burst of newcomers, a descheduled moment) loses nothing: the waiting frame is next, and
+  a budget cut for it would change the stream, so replays and live runs differ. Below the
+  ceiling (a crowd the node already cannot pose in full) one late frame is enough.
 * Once frames have stopped waiting for a while it climbs back a step at a time, as long
   as the measured costs say the next step fits, and straight back to the ceiling once
   posing everyone it follows fits: a camera the node keeps up with gets the ceiling's
@@ -74,8 +75,8 @@ class BudgetController:
             self.behind_frames += 1
             self._calm = 0
             self._behind_run += 1
-            if self._behind_run < _BEHIND_RUN:
-                return self.budget
+            if self._behind_run < _BEHIND_RUN and self.budget >= self.ceiling:
+                return self.budget   # one late frame at the ceiling: wait and see (replays stay exact)
             used = units if math.isinf(self.budget) else min(self.budget, max(units, self.floor))
             self.budget = max(self.floor, min(self.fits(), 0.9 * used) if used > 0 else self.fits())
         else:

@@ -103,3 +103,23 @@ def start(cmd: list[str], log: Path, **kw) -> subprocess.Popen:
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> int:
     """SIGINT to its process group (as Ctrl-C), SIGKILL after ``timeout`` s; the exit code."""
     return stop_process(proc, timeout)
+
+
+def lockstep_replay(ros: RosSession, got: list, bag: Path, params_file: Path, logs: Path, tag: str,
+                    n_frames: int, ready: Callable[[], bool]) -> None:
+    """`pose-ros run` with ``params_file`` (no action classifier); once ``ready()``, play ``bag``
+    lock-step (``--wait-for /pose/skeletons``) and wait for ``n_frames`` answers in ``got``;
+    the graph, the player and ``ros`` are stopped whatever happens."""
+    graph = start(["pose-ros", "run", f"params_file:={params_file}", "actions:=false"], logs / f"graph_{tag}.log")
+    play = None
+    try:
+        assert wait_for(ready, 90), (logs / f"graph_{tag}.log").read_text()[-3000:]
+        play = start(["pose-ros", "bag", "play", str(bag), "--wait-for-subscribers", "30",
+                      "--wait-for", "/pose/skeletons"], logs / f"play_{tag}.log")
+        assert play.wait(240) == 0, (logs / f"play_{tag}.log").read_text()
+        assert wait_for(lambda: len(got) >= n_frames, 30), f"{len(got)} of {n_frames} frames answered"
+    finally:
+        for proc in (play, graph):
+            if proc is not None:
+                stop(proc)
+        ros.close()

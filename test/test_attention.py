@@ -17,7 +17,7 @@ from test_replay_determinism import N_FRAMES, two_people_bag  # noqa: F401  (the
 from pose_ros.msg import SkeletonArray
 from pose_ros.nodes.qos import OUT_QOS
 from pose_ros.paths import config_file
-from rosutil import RosSession, start, stop, wait_for
+from rosutil import RosSession, lockstep_replay
 
 
 @pytest.mark.timeout(300)
@@ -43,20 +43,8 @@ def test_the_attended_person_is_posed_every_frame(two_people_bag, tmp_path):  # 
                 pub.publish(IdsList(header=msg.header, ids=["b" + ids[0]]))   # the hri_bridge body id
 
     ros.node.create_subscription(SkeletonArray, "/pose/skeletons", on_skeletons, OUT_QOS)
-    graph = start(["pose-ros", "run", f"params_file:={pfile}", "actions:=false"], tmp_path / "graph.log")
-    play = None
-    try:
-        assert wait_for(lambda: ros.node.count_publishers("/pose/skeletons") > 0
-                        and pub.get_subscription_count() > 0, 90), (tmp_path / "graph.log").read_text()[-3000:]
-        play = start(["pose-ros", "bag", "play", str(two_people_bag), "--wait-for-subscribers", "30",
-                      "--wait-for", "/pose/skeletons"], tmp_path / "play.log")
-        assert play.wait(240) == 0, (tmp_path / "play.log").read_text()
-        assert wait_for(lambda: len(got) >= N_FRAMES, 30), f"{len(got)} of {N_FRAMES} frames answered"
-    finally:
-        for proc in (play, graph):
-            if proc is not None:
-                stop(proc)
-        ros.close()
+    lockstep_replay(ros, got, two_people_bag, pfile, tmp_path, "attention", N_FRAMES,
+                    lambda: ros.node.count_publishers("/pose/skeletons") > 0 and pub.get_subscription_count() > 0)
     assert chosen, "never two tracked people in one frame"
     late = got[12:]   # the list reached the node a frame or two after it was sent
     attended = [s for m in late for s in m.skeletons if s.id == chosen[0]]

@@ -16,7 +16,7 @@ import yaml
 
 from pose_ros.msg import SkeletonArray
 from pose_ros.paths import config_file
-from rosutil import RosSession, start, stop, wait_for
+from rosutil import RosSession, lockstep_replay
 
 FIRST, N_FRAMES = 50, 36   # demo clip frames with the jumper and the walker
 
@@ -60,19 +60,7 @@ def replay(tmp, bag, tag: str) -> dict:
     pfile.write_text(yaml.safe_dump(params))
     ros = RosSession(f"determinism_{tag}")
     got = ros.collect(SkeletonArray, "/pose/skeletons")
-    graph = start(["pose-ros", "run", f"params_file:={pfile}", "actions:=false"], tmp / f"graph_{tag}.log")
-    play = None
-    try:
-        assert wait_for(lambda: ros.matched("/pose/skeletons") > 0, 90), (tmp / f"graph_{tag}.log").read_text()[-3000:]
-        play = start(["pose-ros", "bag", "play", str(bag), "--wait-for-subscribers", "30",
-                      "--wait-for", "/pose/skeletons"], tmp / f"play_{tag}.log")
-        assert play.wait(240) == 0, (tmp / f"play_{tag}.log").read_text()
-        assert wait_for(lambda: len(got) >= N_FRAMES, 30), f"{len(got)} of {N_FRAMES} frames answered"
-    finally:
-        for proc in (play, graph):
-            if proc is not None:
-                stop(proc)
-        ros.close()
+    lockstep_replay(ros, got, bag, pfile, tmp, tag, N_FRAMES, lambda: ros.matched("/pose/skeletons") > 0)
     return {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec:
             [(s.id, s.track_state, s.predicted, round(s.pose_age, 4), round(s.x_min, 2), round(s.y_max, 2),
               tuple((round(k.x, 2), round(k.y, 2), round(k.score, 3)) for k in s.keypoints)) for s in m.skeletons]

@@ -25,6 +25,7 @@ import numpy as np
 
 from pose_ros.core.detection.quiet import native_stderr_filtered
 from pose_ros.core.hands.models import HAND_MODEL_PARAMETER, resolve_hand_landmark
+from pose_ros.core.imaging.raw import as_cv2_input
 from pose_ros.core.models import ModelError, load_error
 from pose_ros.core.skeleton import Coco, Person, keypoint_box
 
@@ -198,6 +199,8 @@ class HandSignDetector:
         """Every hand found next to a wrist scored >= ``min_wrist_score``, with its sign."""
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        if people:   # a camera image seen as RGB is a reversed view: one copy here, not one per hand crop
+            rgb = as_cv2_input(rgb)
         results: list[HandResult] = []
         for index, person in enumerate(people):
             kp = np.asarray(person.keypoints, dtype=np.float64)

@@ -18,7 +18,7 @@ from visualization_msgs.msg import MarkerArray
 from pose_ros.core.budget import BudgetController
 from pose_ros.core.detection import BackendError, VideoBackend, create_backend
 from pose_ros.core.draw import draw_people
-from pose_ros.core.hri import BODY_PREFIX
+from pose_ros.core.hri import track_id
 from pose_ros.core.imaging.depth_sync import DepthSync
 from pose_ros.core.imaging.raw import ImageError
 from pose_ros.core.models import ModelError
@@ -184,7 +184,7 @@ class PoseEstimatorNode(ManagedNode):
         """Whom the robot interacts with: track ids, or REP-155 body ids (``b`` + track id, as
         hri_bridge names them). Posed first every frame; the list holds until the next one."""
         ids = {i for i in msg.ids[:MAX_ATTENDED] if 0 < len(i) <= 64}
-        ids |= {i[len(BODY_PREFIX):] for i in ids if i.startswith(BODY_PREFIX)}
+        ids |= {track_id(i) for i in ids}   # b<id> -> <id>; a plain track id stays as it is
         self._attention = frozenset(ids)
         pipeline = self.pipeline
         if pipeline is not None:

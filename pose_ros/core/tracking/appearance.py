@@ -8,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pose_ros.core.geometry import visible
 from pose_ros.core.skeleton import Coco
 
 BINS = (6, 3, 3)              # HSV bins per region: coarse, a small person's torso is a few hundred pixels
@@ -34,7 +35,7 @@ def describe(rgb: np.ndarray, keypoints: np.ndarray, min_score: float = 0.3) -> 
     """(2 * SIZE,) float32: torso and thigh colour histograms (each sums to 1; NaN for a region
     the keypoints do not show), or None when neither shows. ``rgb`` is the frame (H, W, 3)."""
     kp = np.asarray(keypoints, np.float64)
-    ok = (kp[:, 2] > min_score) & np.isfinite(kp[:, 0]) & np.isfinite(kp[:, 1])
+    ok = visible(kp, min_score)
     ls, rs, lh, rh, lk, rk = _L
     out = np.full(2 * SIZE, np.nan, np.float32)
     if not (ok[ls] and ok[rs] and (ok[lh] or ok[rh])):

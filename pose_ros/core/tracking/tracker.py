@@ -47,6 +47,8 @@ from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coord
 # kept their ids better so; docs/benchmarks.md).
 SHAPE_FULL_HEIGHT = 250.0
 _SHAPE_WEIGHT = 0.75         # at full height: position x size x (0.25 + 0.75 shape)
+
+
 @dataclass(eq=False)
 class _Track:
     id: str

@@ -12,7 +12,7 @@ import pytest
 from pose_ros.core.budget import BudgetController
 from pose_ros.core.detection.background import DetectionClock
 from pose_ros.core.detection.crop_plan import Credit, plan_crops
-from pose_ros.core.detection.follow import VELOCITY_TIME, Followed
+from pose_ros.core.detection.followed import VELOCITY_TIME, Followed, locate
 
 
 def person(x: float, height: float, stamp: float = 0.0, vx: float = 0.0) -> Followed:
@@ -74,10 +74,31 @@ def test_credit_carries_at_most_one_crop():
 def test_prediction_moves_the_pose_with_the_person():
     p = person(100, 100, stamp=0.0)
     q = p.measured(p.kp + np.array([10, 0, 0], np.float32), p.box + np.array([10, 0, 10, 0], np.float32), 0.1)
-    v = 100.0 * 0.1 / (0.1 + VELOCITY_TIME)             # 100 px/s measured over 0.1 s, averaged from rest
+    v = 100.0 * max(0.1 / (0.1 + VELOCITY_TIME), 0.5)   # 100 px/s over 0.1 s; the first fix weighs a half
     assert q.velocity[0] == pytest.approx(v)
     kp, box = q.predicted(0.3)
     assert kp[0, 0] == pytest.approx(110 + v * 0.2) and box[0] == pytest.approx(100 + v * 0.2)
+    r = q.measured(q.kp + np.array([10, 0, 0], np.float32), q.box + np.array([10, 0, 10, 0], np.float32), 0.2)
+    assert r.velocity[0] == pytest.approx(v + (100.0 - v) / 3)   # the second a third: a mean, not a lag
+
+
+def test_a_detection_locates_a_predicted_person_and_corrects_the_velocity():
+    """Measured at x=100 standing still, the person walks at 100 px/s; the detector sees
+    them at x=130 at t=0.3: the prediction goes there, and on faster than before."""
+    p = person(100, 100, stamp=0.0)
+    det = np.array([120, 100, 140, 200], np.float32)
+    q = p.located(det, 0.3)
+    _, box = q.predicted(0.3)
+    assert (box[0] + box[2]) / 2 == pytest.approx(130) and q.stamp == 0.0    # the pose's age is unchanged
+    assert 0 < q.velocity[0] < 100 and q.age(0.3) == pytest.approx(0.3)
+
+
+def test_locate_pairs_each_person_with_the_nearest_box_of_their_size():
+    then = np.array([[0, 0, 20, 100], [40, 0, 60, 100], [200, 0, 220, 100]], np.float32)
+    boxes = np.array([[48, 0, 68, 100], [5, 0, 25, 100], [400, 0, 420, 100], [200, 0, 260, 300]], np.float32)
+    # the third person has no box near (one too far, one three times their height)
+    assert sorted(locate(then, boxes)) == [(0, 1), (1, 0)]
+    assert locate(then[:0], boxes) == [] and locate(then, boxes[:0]) == []
 
 
 def test_detection_lands_on_a_fixed_frame_whatever_the_detector_takes():
@@ -260,3 +281,29 @@ def test_the_follower_poses_the_attended_person_every_frame():
     target = crowd[2].box
     posed = [[p for p in f.frame(rgb, i / 30, 1.0, attend=target[None]) if not p.predicted] for i in range(1, 30)]
     assert all(len(ps) == 1 and abs(ps[0].box[0] - target[0]) < 15 for ps in posed)
+
+
+def test_the_detector_keeps_predictions_on_people_no_crop_reaches():
+    """No crop budget at all: two people measured standing, then walking at 100 px/s. The
+    detector's boxes (every 0.3 s) locate them: their predictions walk along, and their boxes
+    are not taken for newcomers (who would get crops, tracks and new ids)."""
+    from pose_ros.core.detection.follow import Found, VideoFollower
+
+    def truth(t: float) -> list[np.ndarray]:
+        return [np.array([x + 100 * t - 10, 100, x + 100 * t + 10, 200], np.float32) for x in (100, 300)]
+
+    def detect(rgb):
+        return np.stack(truth(float(rgb[0, 0, 0]) / 30)), np.array([0.9, 0.9], np.float32)
+
+    start = [person(100, 100), person(300, 100)]
+    poses: list[np.ndarray] = []
+    f = VideoFollower(lambda rgb, box, small: poses.append(box) or start[0].kp,
+                      lambda rgb: [Found(0.5, p.kp, p.box, 0.8) for p in start],
+                      DetectionClock(detect, period=0.3, latency=0.1, background=False), min_track_score=0.1,
+                      max_pose_age=5.0, priority_people=0, small_height=0, small_cost=0.35, max_people=0)
+    for i in range(31):
+        out = f.frame(np.full((2, 2, 3), i, np.uint8), i / 30, 0.0)
+    f.clock.close()
+    centres = sorted(float(p.box[0] + p.box[2]) / 2 for p in out)
+    assert poses == [] and f.queue == [] and len(out) == 2 and all(p.predicted for p in out)
+    assert centres == pytest.approx([200, 400], abs=15)      # without the detector: 100 px behind

@@ -148,7 +148,7 @@ def test_video_mode_is_a_function_of_frames_and_stamps(thunder_path, nanodet_pat
 def test_a_pose_sliding_onto_another_body_makes_the_next_frame_detect(thunder_path, nanodet_path):
     """Two followed crops that land on one body are merged to one person; the other
     person is then unfollowed, so the next frame must detect rather than wait a period."""
-    from pose_ros.core.detection.follow import Followed
+    from pose_ros.core.detection.followed import Followed
     from pose_ros.core.detection.thunder import ThunderBackend
     b = ThunderBackend(detect_period=10.0, detect_latency=0.0, detect_async=False)
     b.stats.update(frames=0, detections=0)

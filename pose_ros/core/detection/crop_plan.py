@@ -25,7 +25,7 @@ PRIORITY_WEIGHT = 4.0       # how much more often the people who matter most are
 
 
 class Candidate(Protocol):
-    """A followed person as the plan sees them (:class:`~pose_ros.core.detection.follow.Followed`)."""
+    """A followed person as the plan sees them (:class:`~pose_ros.core.detection.followed.Followed`)."""
 
     def age(self, stamp: float) -> float: ...
 

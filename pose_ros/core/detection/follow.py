@@ -3,31 +3,28 @@
 A top-down backend pays one crop per person, so a crowd makes every frame late. Under a
 per-frame budget (:mod:`~pose_ros.core.detection.crop_plan` says who is posed) everyone
 not posed in a frame is *predicted*: their last pose moved by their velocity, reported
-with ``predicted`` set and the age of the measurement; a prediction older than twice
-``max_pose_age`` is dropped, and the detector finds the person again. With an unbounded
+with ``predicted`` set and the age of the measurement. Each detection *locates* the
+followed people it finds (:meth:`~pose_ros.core.detection.followed.Followed.located`:
+position and velocity corrected, no crop), and only boxes nobody explains are newcomers;
+a prediction older than twice ``max_pose_age`` is dropped, and the detector finds the
+person again. With an unbounded
 budget (``math.inf``) everyone is posed every frame. Everything here depends on the
 frames, their stamps and the budget only.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from pose_ros.core.detection import crops
 from pose_ros.core.detection.background import DetectionClock
 from pose_ros.core.detection.crop_plan import Credit, Plan, plan_crops
+from pose_ros.core.detection.followed import Followed, locate
 from pose_ros.core.geometry import iou_matrix
 from pose_ros.core.tracking.similarity import oks
 
-# A person is "approaching" when their box height grows: rate in 1/s; this boost makes a
-# person growing by 50 % per second count as twice their height.
-_APPROACH_GAIN = 2.0
-_MAX_SPEED_HEIGHTS = 1.5     # velocity clamp: body heights per second (a brisk walk is under one)
-# Velocity is averaged over about this many seconds: between two crops a frame apart a
-# small person's box moves by keypoint noise, which divided by 33 ms is a sprint.
-VELOCITY_TIME = 0.5
 _SEGMENT_PER_BOX = 0.53     # COCO person segment area / box area: the OKS scale of a box
 _SAME_BODY_OKS = 0.6        # two skeletons this alike are one person seen twice
 # A detection's box is a newcomer unless it overlaps a followed person's box this much.
@@ -143,60 +140,6 @@ def newcomers(boxes: np.ndarray, held: np.ndarray, same_iou: float = NEWCOMER_IO
     return new & free_box
 
 
-@dataclass(eq=False)
-class Followed:
-    """One person followed between detections, as last measured."""
-
-    kp: np.ndarray                  # (17, 3) x, y pixels, score
-    box: np.ndarray                 # (4,) reported box, xyxy pixels
-    box_score: float                # detector score the person was found with
-    stamp: float                    # when kp was measured (image stamp, s)
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))   # box centre, px/s
-    growth: float = 0.0             # relative box-height change per second (approaching > 0)
-    handle: int = -1                # the same number while this person is followed (Person.follow)
-    carried: bool = False           # the last report was a prediction
-
-    def age(self, stamp: float) -> float:
-        return max(0.0, stamp - self.stamp)
-
-    def height(self) -> float:
-        return float(self.box[3] - self.box[1])
-
-    def importance(self) -> float:
-        """Nearer (taller) people matter more, approaching ones more still."""
-        return self.height() * (1.0 + _APPROACH_GAIN * min(max(self.growth, 0.0), 1.0))
-
-    def shift(self, stamp: float) -> np.ndarray:
-        """(2,) pixels the person moved from the last measurement to ``stamp`` (constant velocity)."""
-        return self.velocity * self.age(stamp)
-
-    def box_at(self, stamp: float) -> np.ndarray:
-        """The box moved to ``stamp``."""
-        d = self.shift(stamp)
-        return self.box + np.concatenate([d, d]).astype(np.float32)
-
-    def predicted(self, stamp: float) -> tuple[np.ndarray, np.ndarray]:
-        """Keypoints and box moved to ``stamp``."""
-        kp = self.kp.copy()
-        kp[:, :2] += self.shift(stamp).astype(np.float32)
-        return kp, self.box_at(stamp)
-
-    def measured(self, kp: np.ndarray, box: np.ndarray, stamp: float) -> "Followed":
-        """This person measured again at ``stamp``: velocity and growth updated."""
-        dt = stamp - self.stamp
-        velocity, growth = self.velocity, self.growth
-        if dt > 1e-6:
-            c_old = (self.box[:2] + self.box[2:]) / 2.0
-            c_new = (box[:2] + box[2:]) / 2.0
-            limit = _MAX_SPEED_HEIGHTS * max(float(box[3] - box[1]), 1.0)
-            v = np.clip((c_new - c_old) / dt, -limit, limit)
-            a = dt / (dt + VELOCITY_TIME)
-            velocity = np.clip(a * v + (1 - a) * self.velocity, -limit, limit)
-            g = (float(box[3] - box[1]) / max(self.height(), 1.0) - 1.0) / dt
-            growth = a * g + (1 - a) * self.growth
-        return Followed(kp, box, self.box_score, stamp, np.asarray(velocity, np.float64), float(growth), self.handle)
-
-
 def _reported_box(kp: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """A posed person's reported box: drawn from the pose as annotators box people, else ``fallback``."""
     box = crops.person_box(kp, 0.3, 6)
@@ -275,7 +218,7 @@ class VideoFollower:
             kept = kept[: self.max_people]
         self.people = [f.follow for f in kept if f.follow is not None]
         self.clock.maybe_start(stamp, rgb, urgent=lost or not self.people,
-                               held=np.array([f.box for f in kept], np.float32).reshape(-1, 4))
+                               held=(stamp, np.array([f.box for f in kept], np.float32).reshape(-1, 4)))
         self._summarise(kept, plan.spent)
         return kept
 
@@ -310,14 +253,24 @@ class VideoFollower:
         return Followed(kp, box, box_score, stamp, handle=self._handles)
 
     def _take_detection(self, stamp: float, wait: bool) -> None:
-        """A landed detection: its boxes that neither the people held when it started nor
-        the people followed now hold become the newcomer queue (replacing older ones)."""
+        """A landed detection: it locates the followed people it finds (their box then, by
+        centre distance), and its boxes that neither they nor the people held when it
+        started nor the people followed now explain become the newcomer queue (replacing
+        older ones)."""
         done = self.clock.result(stamp, wait)
         if done is None or done[0] is None:
             return
-        (boxes, scores), held = done
+        (boxes, scores), (when, held) = done
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        located = np.zeros(len(boxes), bool)
+        if self.people and len(boxes):
+            then = np.array([p.box_at(when) for p in self.people], np.float32)
+            for i, k in locate(then, boxes):
+                located[k] = True
+                if self.people[i].stamp < when:     # predicted then: the box says where they were
+                    self.people[i] = self.people[i].located(boxes[k], when)
         now = np.array([p.box_at(stamp) for p in self.people], np.float32).reshape(-1, 4)
-        new = newcomers(boxes, held, match_iou=MATCH_IOU) & newcomers(boxes, now, match_iou=MATCH_IOU)
+        new = newcomers(boxes, held, match_iou=MATCH_IOU) & newcomers(boxes, now, match_iou=MATCH_IOU) & ~located
         new &= self._not_weak_again(boxes)
         self.queue = [(np.asarray(b, np.float32), float(s)) for b, s in zip(boxes[new], scores[new])]
 
@@ -381,5 +334,5 @@ class VideoFollower:
         return out
 
 
-__all__ = ["Followed", "Found", "NEWCOMER_IOU", "VideoFollower", "absorb_newcomers", "merge_same_body", "newcomers",
+__all__ = ["Found", "NEWCOMER_IOU", "VideoFollower", "absorb_newcomers", "merge_same_body", "newcomers",
            "person_score", "repeats_matrix"]

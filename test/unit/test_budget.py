@@ -46,6 +46,24 @@ def test_rotation_refreshes_everyone_within_the_bound():
     assert counts[0] > counts[1:].max() and counts[1:].min() > 0
 
 
+def test_the_nearest_person_is_posed_every_frame_within_half_the_budget():
+    """Two units a frame for a near person (a Thunder crop) and seven far ones (Lightning):
+    the near one is posed on every frame, the rest in rotation, within max_pose_age."""
+    people = [person(0, 300)] + [person(50 * i, 80) for i in range(1, 8)]
+    costs = [1.0] + [0.35] * 7
+    credit, counts, worst = Credit(), np.zeros(8, int), 0.0
+    for f in range(300):
+        t = f / 30.0
+        plan = plan_crops(people, [0.35], costs, t, credit.add(2.0), 0.5, 2)
+        credit.spend(plan.spent)
+        worst = max(worst, max(p.age(t) for p in people))
+        for i in plan.followed:
+            counts[i] += 1
+            people[i] = people[i].measured(people[i].kp, people[i].box, t)
+    assert counts[0] == 300 and counts[1:].min() >= 300 // 15
+    assert worst <= 0.5 + 1 / 30 + 1e-9
+
+
 def test_newcomers_first_then_the_oldest():
     people = [person(0, 100, stamp=0.9), person(100, 100, stamp=0.2)]
     plan = plan_crops(people, [1.0], [1.0, 1.0], 1.0, 2.0, 0.5, 0)

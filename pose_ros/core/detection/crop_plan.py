@@ -1,18 +1,19 @@
 """Who gets a pose crop this frame, under a budget in crop units (one Thunder crop = 1).
 
-Order, until the credit runs out (posing stops at the first person it cannot pay for):
+Order, until the credit runs out:
 
 0. the people the robot says it is interacting with (``attended``), every frame;
-1. newcomers of the last person detection, best box first (nobody has seen them yet);
-2. people whose pose is older than ``max_pose_age`` s, oldest first (the bound);
-3. everyone else by the age of their pose, where the ``priority_people`` who matter most
-   to a robot, the tallest (nearest) and those whose box grows (approaching), count
-   ``PRIORITY_WEIGHT`` times their age: with a budget for everyone they are all posed
-   every frame, with less the nearest are posed that much more often than the rest,
-   who are refreshed in rotation.
+1. the ``priority_people`` who matter most to a robot, the tallest (nearest) and those
+   whose box grows (approaching), every frame, as far as their crops fit in
+   ``PRIORITY_SHARE`` of the credit (the rest of the crowd keeps the other part);
+2. newcomers of the last person detection, best box first (nobody has seen them yet);
+3. people whose pose is older than ``max_pose_age`` s, oldest first (the bound);
+4. everyone else by the age of their pose, where the priority people not posed in
+   step 1 count ``PRIORITY_WEIGHT`` times their age; they are refreshed in rotation.
 
-Unspent credit carries over (at most one crop's worth), so a budget of 0.5 poses one
-person every other frame. Pure and deterministic: the same inputs, the same plan.
+From step 2 on, posing stops at the first person the credit cannot pay for. Unspent
+credit carries over (at most one crop's worth), so a budget of 0.5 poses one person
+every other frame. Pure and deterministic: the same inputs, the same plan.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 PRIORITY_WEIGHT = 4.0       # how much more often the people who matter most are posed under a tight budget
+# Share of a frame's credit the priority people may take every frame: the nearest person's
+# pose is fresh on every frame while half the budget still refreshes the rest of a crowd.
+PRIORITY_SHARE = 0.5
 
 
 class Candidate(Protocol):
@@ -56,6 +60,11 @@ def plan_crops(people: Sequence[Candidate], newcomer_costs: list[float], costs: 
     weight = [1.0] * n
     for i in ranked[:max(priority_people, 0)]:
         weight[i] = PRIORITY_WEIGHT
+    allowance, spent_first = PRIORITY_SHARE * credit, 0.0
+    for i in ranked[:max(priority_people, 0)]:
+        if i not in first and spent_first + costs[i] <= allowance + 1e-9:
+            first.append(i)
+            spent_first += costs[i]
     done = set(first)
     overdue = sorted((i for i in range(n) if ages[i] >= max_pose_age and i not in done), key=lambda i: (-ages[i], i))
     done.update(overdue)

@@ -5,7 +5,8 @@ The launch file's graph (video_source -> pose_estimator, tracking inline ->
 action_classifier, one process each) plays a clip at its real rate, free running as
 a camera would; the soak bench's probe (``bench/soak.py``) records when each image
 and its skeletons arrive. Reported per run: frames answered, latency p50/p95/max,
-people and predicted people per answered frame, distinct track ids, RSS growth, and
+people and predicted people per answered frame, distinct track ids (all, and those once
+published confirmed, as hri_bridge publishes bodies), RSS growth, and
 for the PETS09 7 Hz run the acceptance scorer's MOTA / IDF1 / switches on what the
 graph published (``../shared/eval/tools/mot_eval.py``). ``--busy`` keeps one core
 busy throughout (a robot's shared CPU, or a slower machine); ``--lockstep`` makes
@@ -117,6 +118,7 @@ def run(name: str, duration: float, busy: bool, lockstep: bool, shared: Path, es
         "people_per_answer": round(tot["people_per_array"], 2),
         "predicted_per_answer": round(tot["predicted_per_array"], 2),
         "distinct_ids": tot["track_ids"],
+        "confirmed_ids": tot["confirmed_ids"],
         "rss_growth_pct": {n: round(p.get("growth_pct", float("nan")), 1) for n, p in summary["processes"].items()
                            if n != "probe"},
         "cpu_pct": {n: round(p.get("cpu_pct", float("nan"))) for n, p in summary["processes"].items()},

@@ -162,6 +162,7 @@ class Probe:
         self.stamp_not_increasing = 0
         self.stamp_jumps: list[tuple[float, float]] = []  # (previous, this) stamp in s, the first few
         self.track_ids: set[str] = set()
+        self.confirmed_ids: set[str] = set()  # ids once published confirmed (what hri_bridge publishes)
         self.skeleton_arrays = 0
         self.first_match: float | None = None  # arrival of the first skeleton array whose image was seen
         self.unmatched_skeletons = 0          # skeletons whose image this probe did not see
@@ -217,6 +218,7 @@ class Probe:
             if self.record:
                 self.frames[stamp] = [(sk.id, [(k.x, k.y, k.score) for k in sk.keypoints]) for sk in msg.skeletons]
             self.track_ids.update(sk.id for sk in msg.skeletons if sk.id)
+            self.confirmed_ids.update(sk.id for sk in msg.skeletons if sk.id and sk.track_state == sk.STATE_TRACKED)
             self.skel_t.append(t)
             i = self._open.pop(stamp, None)
             if i is None:
@@ -482,6 +484,7 @@ class _SoakRun:
             "skeleton_arrays": probe.skeleton_arrays, "answered": int(np.sum(~np.isnan(img_lat))),
             "unmatched_skeletons": probe.unmatched_skeletons, "stamp_not_increasing": probe.stamp_not_increasing,
             "stamp_jumps": list(probe.stamp_jumps), "track_ids": len(probe.track_ids),
+            "confirmed_ids": len(probe.confirmed_ids),
             "joint_angles": probe.joint_angles, "people_per_array": probe.people / max(probe.skeleton_arrays, 1),
             "predicted_per_array": probe.predicted / max(probe.skeleton_arrays, 1),
             "machine_cpu_pct": machine_cpu, **final,

@@ -94,8 +94,9 @@ ESTIMATOR_PARAMS = [
           "anyone else (the bound on a predicted pose's age, as long as the budget covers everyone once in "
           "that time).", 0.05, 10.0, reload=True),
     Param("thunder.priority_people", 2, "Video: this many people who matter most (tallest, i.e. nearest, and "
-          "approaching) are posed every frame as far as their crops fit in half the frame's crop credit; the "
-          "others are posed in rotation.", 0, 100, reload=True),
+          "approaching) are posed every frame when near (at least small_person_height tall) and as far as "
+          "their crops fit in half the frame's crop credit; far ones are posed 4x as often as the rest.",
+          0, 100, reload=True),
     Param("thunder.small_person_height", 200.0, "Video: people shorter than this (pixels) are posed with the "
           "Lightning model (192 px input, about a third of a Thunder crop's cost): a crop of a small person holds "
           "no more detail than Lightning sees, and the cheaper crop refreshes crowds more often (PETS09 "

@@ -64,6 +64,15 @@ def test_the_nearest_person_is_posed_every_frame_within_half_the_budget():
     assert worst <= 0.5 + 1 / 30 + 1e-9
 
 
+def test_a_far_priority_person_waits_for_the_rotation():
+    """The tallest person, just posed, goes first only when near (a full crop); a far one
+    (a surveillance view: everyone small) is refreshed in rotation like the rest."""
+    people = [person(0, 150, stamp=1.0)] + [person(50 * i, 80, stamp=0.8) for i in range(1, 8)]
+    costs = [0.35] * 8
+    assert plan_crops(people, [], costs, 1.0, 2.0, 0.5, 1).followed[0] == 0
+    assert 0 not in plan_crops(people, [], costs, 1.0, 2.0, 0.5, 1, near=[False] * 8).followed
+
+
 def test_newcomers_first_then_the_oldest():
     people = [person(0, 100, stamp=0.9), person(100, 100, stamp=0.2)]
     plan = plan_crops(people, [1.0], [1.0, 1.0], 1.0, 2.0, 0.5, 0)

@@ -4,8 +4,9 @@ Order, until the credit runs out:
 
 0. the people the robot says it is interacting with (``attended``), every frame;
 1. the ``priority_people`` who matter most to a robot, the tallest (nearest) and those
-   whose box grows (approaching), every frame, as far as their crops fit in
-   ``PRIORITY_SHARE`` of the credit (the rest of the crowd keeps the other part);
+   whose box grows (approaching), every frame if they are ``near`` (tall enough for a
+   full crop: a far person's pose changes little in a frame), as far as their crops fit
+   in ``PRIORITY_SHARE`` of the credit (the rest of the crowd keeps the other part);
 2. newcomers of the last person detection, best box first (nobody has seen them yet);
 3. people whose pose is older than ``max_pose_age`` s, oldest first (the bound);
 4. everyone else by the age of their pose, where the priority people not posed in
@@ -46,12 +47,14 @@ class Plan:
 
 
 def plan_crops(people: Sequence[Candidate], newcomer_costs: list[float], costs: list[float], stamp: float,
-               credit: float, max_pose_age: float, priority_people: int, attended: Sequence[int] = ()) -> Plan:
+               credit: float, max_pose_age: float, priority_people: int, attended: Sequence[int] = (),
+               near: Sequence[bool] | None = None) -> Plan:
     """Spend ``credit`` on crops in the order of the module docstring; stop at the first that does not fit.
 
     ``costs`` are the followed people's crop costs, ``newcomer_costs`` those of the
     detector's new boxes (best first), ``attended`` indices of followed people the robot
-    interacts with. Pure and deterministic: the same inputs, the same plan.
+    interacts with, ``near`` which followed people step 1 may pose every frame (None: all).
+    Pure and deterministic: the same inputs, the same plan.
     """
     n = len(people)
     first = [i for i in dict.fromkeys(attended) if 0 <= i < n]
@@ -62,7 +65,7 @@ def plan_crops(people: Sequence[Candidate], newcomer_costs: list[float], costs: 
         weight[i] = PRIORITY_WEIGHT
     allowance, spent_first = PRIORITY_SHARE * credit, 0.0
     for i in ranked[:max(priority_people, 0)]:
-        if i not in first and spent_first + costs[i] <= allowance + 1e-9:
+        if i not in first and (near is None or near[i]) and spent_first + costs[i] <= allowance + 1e-9:
             first.append(i)
             spent_first += costs[i]
     done = set(first)

@@ -205,7 +205,8 @@ class VideoFollower:
         self._take_detection(stamp, wait)
         plan = plan_crops(self.people, [self._cost(float(b[3] - b[1])) for b, _ in self.queue],
                           [self._cost(p.height()) for p in self.people], stamp, self.credit.add(budget),
-                          self.max_pose_age, self.priority_people, self._attended(stamp, attend))
+                          self.max_pose_age, self.priority_people, self._attended(stamp, attend),
+                          near=[not self._small(p.height()) for p in self.people])
         self.credit.spend(plan.spent)
         posed, lost = self._posed(rgb, stamp, plan)
         found = absorb_newcomers(posed + self._predicted(stamp, plan), stamp)

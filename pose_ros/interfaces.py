@@ -68,8 +68,9 @@ NODES: dict[str, NodeInterface] = {
             "Lifecycle node (autostart: true brings it to active at start). configure loads and checks the model "
             "on a test frame and creates the publishers; activate subscribes; deactivate unsubscribes (idle CPU); "
             "cleanup frees the model. Outputs are lifecycle publishers: silent unless active. The subscription "
-            "callbacks only keep the newest frame; a worker thread runs the pipeline on it, so frames that arrive "
-            "while it works are dropped (counted), never queued. thunder in video runs its person detector on a "
+            "callbacks only keep the newest frame (and one older while two frames' work fits in a frame interval); "
+            "a worker thread runs the pipeline on them, so frames it cannot keep up with are dropped (counted), "
+            "never queued. thunder in video runs its person detector on a "
             "second thread. Parameters marked reload are refused while active: deactivate, set, activate (the "
             "model is loaded again). A missing model under autostart exits with code 2."),
         subscribes=(

@@ -1,8 +1,9 @@
 """pose_estimator: images in; skeletons, markers and an annotated image out.
 
-The subscription callback only stores the newest frame; a worker thread runs the
-pipeline on it. When inference is slower than the camera, old frames are dropped
-(and counted) instead of queued, so outputs are never stale.
+The subscription callback only stores the newest frame (and one older while two
+frames' work fits in a frame interval, :mod:`pose_ros.core.intake`); a worker thread
+runs the pipeline on them. When inference is slower than the camera, old frames are
+dropped (and counted) instead of queued, so outputs are never stale.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from visualization_msgs.msg import MarkerArray
 from pose_ros.core.budget import BudgetController
 from pose_ros.core.detection import BackendError, VideoBackend, create_backend
 from pose_ros.core.draw import draw_people
+from pose_ros.core.intake import FrameIntake
 from pose_ros.core.hri import track_id
 from pose_ros.core.imaging.depth_sync import DepthSync
 from pose_ros.core.imaging.raw import ImageError
@@ -52,7 +54,7 @@ class PoseEstimatorNode(ManagedNode):
         self.stage_totals: dict[str, float] = {}   # replaced whole per frame, never changed in place
         self._cond = threading.Condition()
         self._proc_lock = threading.Lock()
-        self._pending = None  # (kind, msg) newest unprocessed frame
+        self._intake = FrameIntake()  # (kind, msg) frames waiting: the newest, one older when both fit
         self.budget: BudgetController | None = None   # crops per frame for a video backend (thunder)
         self._running = True
         self._camera: CameraModel | None = None
@@ -133,7 +135,7 @@ class PoseEstimatorNode(ManagedNode):
             self.destroy_subscription(sub)
         self._subs.clear()
         with self._cond:
-            self._pending = None
+            self._intake.clear()
         self._depth.clear()
 
     def cleanup_node(self) -> None:
@@ -157,9 +159,7 @@ class PoseEstimatorNode(ManagedNode):
             self.stats["received"] += 1
             if self.budget is not None:
                 self.budget.arrived(time.monotonic())
-            if self._pending is not None:
-                self.stats["dropped"] += 1
-            self._pending = (kind, msg)
+            self.stats["dropped"] += self._intake.offer((kind, msg), time.monotonic())
             self._cond.notify()
 
     def _on_image(self, msg: Image, info: dict) -> None:
@@ -203,17 +203,19 @@ class PoseEstimatorNode(ManagedNode):
     def _work(self) -> None:
         while True:
             with self._cond:
-                while self._pending is None and self._running:
+                while not len(self._intake) and self._running:
                     self._cond.wait(0.5)
                 if not self._running:
                     return
-                kind, msg = self._pending
-                self._pending = None
+                kind, msg = self._intake.take()
+            t0 = time.perf_counter()
             try:
                 with self._proc_lock:  # cleanup waits for the frame in hand
                     self.process(kind, msg)
             except Exception as exc:  # never let one bad frame kill the worker
                 self.errors.error(type(exc).__name__, f"frame skipped: {type(exc).__name__}: {exc}")
+            with self._cond:
+                self._intake.done(time.perf_counter() - t0)
 
     def process(self, kind: str, msg) -> None:
         if self.pipeline is None or not self.active:
@@ -232,7 +234,7 @@ class PoseEstimatorNode(ManagedNode):
         result = self.pipeline.process(rgb, conv.stamp_to_sec(msg.header.stamp), depth, camera, budget)
         t2 = time.perf_counter()
         with self._cond:   # before the answer goes out: in lock-step the next frame follows it at once
-            behind = self._pending is not None
+            behind = len(self._intake) > 0
         self.pub_skeletons.publish(conv.people_to_msg(result.people, msg.header, w, h))
         p = self.params
         if p["publish_markers"] and self.pub_markers.get_subscription_count() > 0:

@@ -1,0 +1,41 @@
+"""The estimator's frame intake (core/intake.py): keep a waiting frame only while two fit. No ROS."""
+from __future__ import annotations
+
+from pose_ros.core.intake import FrameIntake
+
+
+def _warm(q: FrameIntake, interval: float, work: float, n: int = 20) -> float:
+    t = 0.0
+    for i in range(n):
+        t += interval
+        assert q.offer(i, t) == 0
+        assert q.take() == i
+        q.done(work)
+    return t
+
+
+def test_a_quick_node_keeps_two_frames_that_arrive_together():
+    """7 Hz camera, 50 ms a frame: a frame delivered late, right before the next, is not lost."""
+    q = FrameIntake()
+    t = _warm(q, 1 / 7, 0.05)
+    assert q.offer("late", t + 0.2) == 0 and q.offer("next", t + 0.21) == 0
+    assert [q.take(), q.take(), q.take()] == ["late", "next", None]
+
+
+def test_a_node_that_cannot_catch_up_keeps_only_the_newest():
+    """30 Hz camera, 25 ms a frame: two frames would not fit in 33 ms, the older goes."""
+    q = FrameIntake()
+    t = _warm(q, 1 / 30, 0.025)
+    assert q.offer("old", t + 0.03) == 0 and q.offer("new", t + 0.04) == 1
+    assert [q.take(), q.take()] == ["new", None]
+
+
+def test_never_more_than_two_wait_and_nothing_is_kept_before_costs_are_known():
+    q = FrameIntake()
+    assert q.offer(1, 0.0) == 0 and q.offer(2, 0.01) == 1      # nothing measured yet: newest only
+    q = FrameIntake()
+    t = _warm(q, 1 / 7, 0.01)
+    drops = [q.offer(i, t + 0.001 * i) for i in range(1, 5)]
+    assert sum(drops) == 2 and len(q) == 2 and q.take() == 3
+    q.clear()
+    assert q.take() is None

@@ -35,8 +35,12 @@ class FrameIntake:
         return len(self._frames)
 
     def affordable(self) -> bool:
-        """Two frames' work fits into one frame interval: a waiting frame may stay."""
-        return math.isfinite(self.frame_s) and math.isfinite(self.interval_s) and 2.0 * self.frame_s <= self.interval_s
+        """Two frames' work fits into one frame interval, or nothing is measured yet (the first
+        frame is the slow one, and a stream's first frames are where tracks start): a waiting
+        frame may stay."""
+        if not (math.isfinite(self.frame_s) and math.isfinite(self.interval_s)):
+            return True
+        return 2.0 * self.frame_s <= self.interval_s
 
     def offer(self, frame: Any, t: float) -> int:
         """A frame arrived at monotonic time ``t``; returns how many waiting frames were dropped."""

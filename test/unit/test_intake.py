@@ -30,9 +30,10 @@ def test_a_node_that_cannot_catch_up_keeps_only_the_newest():
     assert [q.take(), q.take()] == ["new", None]
 
 
-def test_never_more_than_two_wait_and_nothing_is_kept_before_costs_are_known():
+def test_never_more_than_two_wait_and_the_first_frames_are_kept():
     q = FrameIntake()
-    assert q.offer(1, 0.0) == 0 and q.offer(2, 0.01) == 1      # nothing measured yet: newest only
+    assert q.offer(1, 0.0) == 0 and q.offer(2, 0.01) == 0      # nothing measured yet: both stay
+    assert q.offer(3, 0.02) == 1 and q.take() == 2
     q = FrameIntake()
     t = _warm(q, 1 / 7, 0.01)
     drops = [q.offer(i, t + 0.001 * i) for i in range(1, 5)]

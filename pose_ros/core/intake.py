@@ -6,19 +6,18 @@ DDS transport beside a busy core) sometimes delivers two frames close together: 
 only the newest kept, a node that needs 50 ms a frame dropped one of a 7 Hz camera's
 frames, and a tracker loses more from one missing frame than it gains from any
 freshness (PETS09: IDF1 0.79 -> 0.72). So the older frame is kept while two frames'
-work fits in one frame interval, both measured (exponential averages).
+work fits in one frame interval, both measured: medians of the last few, so that neither
+a slow first frame (inline detection) nor two frames delivered together skews them.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
+from statistics import median
 from typing import Any
 
-_EMA = 0.1
-
-
-def _ema(old: float, new: float) -> float:
-    return new if math.isnan(old) else (1.0 - _EMA) * old + _EMA * new
+_WINDOW = 9      # frames whose work and arrival intervals are measured
+_TRUSTED = 3     # fewer measurements than this: a waiting frame may stay
 
 
 class FrameIntake:
@@ -27,25 +26,25 @@ class FrameIntake:
 
     def __init__(self) -> None:
         self._frames: deque[Any] = deque()
-        self.frame_s = math.nan       # seconds the worker needs per frame
-        self.interval_s = math.nan    # seconds between arriving frames
+        self._work: deque[float] = deque(maxlen=_WINDOW)       # seconds the worker needed per frame
+        self._intervals: deque[float] = deque(maxlen=_WINDOW)  # seconds between arriving frames
         self._last: float | None = None
 
     def __len__(self) -> int:
         return len(self._frames)
 
     def affordable(self) -> bool:
-        """Two frames' work fits into one frame interval, or nothing is measured yet (the first
+        """Two frames' work fits into one frame interval, or too little is measured yet (the first
         frame is the slow one, and a stream's first frames are where tracks start): a waiting
         frame may stay."""
-        if not (math.isfinite(self.frame_s) and math.isfinite(self.interval_s)):
+        if len(self._work) < _TRUSTED or len(self._intervals) < _TRUSTED:
             return True
-        return 2.0 * self.frame_s <= self.interval_s
+        return 2.0 * median(self._work) <= median(self._intervals)
 
     def offer(self, frame: Any, t: float) -> int:
         """A frame arrived at monotonic time ``t``; returns how many waiting frames were dropped."""
         if self._last is not None and t > self._last:
-            self.interval_s = _ema(self.interval_s, t - self._last)
+            self._intervals.append(t - self._last)
         self._last = t
         keep = 1 if self.affordable() else 0
         dropped = 0
@@ -62,7 +61,7 @@ class FrameIntake:
     def done(self, busy_s: float) -> None:
         """The worker spent ``busy_s`` on a frame."""
         if busy_s >= 0 and math.isfinite(busy_s):
-            self.frame_s = _ema(self.frame_s, busy_s)
+            self._work.append(busy_s)
 
     def clear(self) -> None:
         self._frames.clear()

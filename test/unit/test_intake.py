@@ -40,3 +40,19 @@ def test_never_more_than_two_wait_and_the_first_frames_are_kept():
     assert sum(drops) == 2 and len(q) == 2 and q.take() == 3
     q.clear()
     assert q.take() is None
+
+
+def test_one_slow_frame_does_not_make_the_node_drop_for_seconds():
+    """The first frame took 300 ms (inline detection), the next ones 50 ms at 7 Hz: four frames
+    on, two frames delivered together are both kept (an average would still say 2 x 120 ms)."""
+    q = FrameIntake()
+    q.offer(0, 0.0)
+    q.take()
+    q.done(0.3)
+    t = 0.0
+    for i in range(1, 5):
+        t += 1 / 7
+        q.offer(i, t)
+        q.take()
+        q.done(0.05)
+    assert q.offer("late", t + 0.2) == 0 and q.offer("next", t + 0.21) == 0

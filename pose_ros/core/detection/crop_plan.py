@@ -61,10 +61,9 @@ def plan_crops(people: Sequence[Candidate], newcomer_costs: list[float], costs: 
     ages = [p.age(stamp) for p in people]
     ranked = sorted(range(n), key=lambda i: (-people[i].importance(), i))
     weight = [1.0] * n
-    for i in ranked[:max(priority_people, 0)]:
-        weight[i] = PRIORITY_WEIGHT
     allowance, spent_first = PRIORITY_SHARE * credit, 0.0
     for i in ranked[:max(priority_people, 0)]:
+        weight[i] = PRIORITY_WEIGHT
         if i not in first and (near is None or near[i]) and spent_first + costs[i] <= allowance + 1e-9:
             first.append(i)
             spent_first += costs[i]

@@ -7,9 +7,8 @@ with ``predicted`` set and the age of the measurement. Each detection *locates* 
 followed people it finds (:meth:`~pose_ros.core.detection.followed.Followed.located`:
 position and velocity corrected, no crop), and only boxes nobody explains are newcomers;
 a prediction older than twice ``max_pose_age`` is dropped, and the detector finds the
-person again. With an unbounded
-budget (``math.inf``) everyone is posed every frame. Everything here depends on the
-frames, their stamps and the budget only.
+person again. With an unbounded budget (``math.inf``) everyone is posed every frame.
+Everything here depends on the frames, their stamps and the budget only.
 """
 from __future__ import annotations
 

@@ -19,10 +19,10 @@ from visualization_msgs.msg import MarkerArray
 from pose_ros.core.budget import BudgetController
 from pose_ros.core.detection import BackendError, VideoBackend, create_backend
 from pose_ros.core.draw import draw_people
-from pose_ros.core.intake import FrameIntake
 from pose_ros.core.hri import track_id
 from pose_ros.core.imaging.depth_sync import DepthSync
 from pose_ros.core.imaging.raw import ImageError
+from pose_ros.core.intake import FrameIntake
 from pose_ros.core.models import ModelError
 from pose_ros.core.pipeline import CameraModel, PosePipeline
 from pose_ros.msg import ActionArray, SkeletonArray
@@ -157,9 +157,10 @@ class PoseEstimatorNode(ManagedNode):
         self.health.input_tick()
         with self._cond:
             self.stats["received"] += 1
+            now = time.monotonic()
             if self.budget is not None:
-                self.budget.arrived(time.monotonic())
-            self.stats["dropped"] += self._intake.offer((kind, msg), time.monotonic())
+                self.budget.arrived(now)
+            self.stats["dropped"] += self._intake.offer((kind, msg), now)
             self._cond.notify()
 
     def _on_image(self, msg: Image, info: dict) -> None:
@@ -203,7 +204,7 @@ class PoseEstimatorNode(ManagedNode):
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not len(self._intake) and self._running:
+                while not self._intake and self._running:
                     self._cond.wait(0.5)
                 if not self._running:
                     return
@@ -234,7 +235,7 @@ class PoseEstimatorNode(ManagedNode):
         result = self.pipeline.process(rgb, conv.stamp_to_sec(msg.header.stamp), depth, camera, budget)
         t2 = time.perf_counter()
         with self._cond:   # before the answer goes out: in lock-step the next frame follows it at once
-            behind = len(self._intake) > 0
+            behind = bool(self._intake)
         self.pub_skeletons.publish(conv.people_to_msg(result.people, msg.header, w, h))
         p = self.params
         if p["publish_markers"] and self.pub_markers.get_subscription_count() > 0:

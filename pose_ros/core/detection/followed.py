@@ -31,6 +31,11 @@ LOCATE_GATE = 0.5
 LOCATE_RATIO = 1.6
 
 
+def _centre(box: np.ndarray) -> np.ndarray:
+    """(2,) centre of an xyxy box."""
+    return (box[:2] + box[2:]) / 2.0
+
+
 def locate(then: np.ndarray, boxes: np.ndarray) -> list[tuple[int, int]]:
     """Pairs (person, box) of the followed people's boxes at the detection's frame ``then``
     (N, 4) and the detector's ``boxes`` (K, 4): the optimal assignment by centre distance,
@@ -87,14 +92,13 @@ class Followed:
     def located(self, box: np.ndarray, when: float) -> "Followed":
         """This person's box found by the detector at ``when`` (pose not measured since): the
         pose is moved there and the velocity corrected by the miss, damped (box centres are noisy)."""
-        c_det = (box[:2] + box[2:]) / 2.0
-        then = self.box_at(when)
-        miss = c_det - (then[:2] + then[2:]) / 2.0
+        c_det = _centre(box)
+        miss = c_det - _centre(self.box_at(when))
         gap = max(when - self.stamp, 0.0)
         dv = miss / (gap + VELOCITY_TIME)
         limit = _MAX_SPEED_HEIGHTS * max(self.height(), 1.0)
         velocity = np.clip(self.velocity + dv, -limit, limit)
-        shift = (c_det - (self.box[:2] + self.box[2:]) / 2.0 - velocity * gap).astype(np.float32)
+        shift = (c_det - _centre(self.box) - velocity * gap).astype(np.float32)
         kp = self.kp.copy()
         kp[:, :2] += shift
         return Followed(kp, self.box + np.concatenate([shift, shift]), self.box_score, self.stamp,
@@ -105,10 +109,8 @@ class Followed:
         dt = stamp - self.stamp
         velocity, growth = self.velocity, self.growth
         if dt > 1e-6:
-            c_old = (self.box[:2] + self.box[2:]) / 2.0
-            c_new = (box[:2] + box[2:]) / 2.0
             limit = _MAX_SPEED_HEIGHTS * max(float(box[3] - box[1]), 1.0)
-            v = np.clip((c_new - c_old) / dt, -limit, limit)
+            v = np.clip((_centre(box) - _centre(self.box)) / dt, -limit, limit)
             # while few measurements are in, the newest weighs 1/2, 1/3, ... (an average started
             # at zero left a newcomer's prediction behind them for a second), then exponential
             a = max(dt / (dt + VELOCITY_TIME), 1.0 / (self.fixes + 2))

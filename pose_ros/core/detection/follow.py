@@ -21,6 +21,7 @@ from pose_ros.core.detection import crops
 from pose_ros.core.detection.background import DetectionClock
 from pose_ros.core.detection.crop_plan import Credit, Plan, plan_crops
 from pose_ros.core.detection.followed import Followed, locate
+from pose_ros.core.detection.weak import WeakBoxes
 from pose_ros.core.geometry import iou_matrix
 from pose_ros.core.tracking.similarity import oks
 
@@ -33,7 +34,6 @@ _SAME_BODY_OKS = 0.6        # two skeletons this alike are one person seen twice
 NEWCOMER_IOU = 0.5
 ATTEND_IOU = 0.3             # a followed person is the attended track whose last box overlaps theirs this much
 STALE_AGES = 2.0             # a predicted pose this many max_pose_age old is dropped, not published
-WEAK_SKIPS = 2               # detections a box whose pose was too weak to follow is not posed again
 MATCH_IOU = 0.3              # a followed person explains the detector box they overlap most, from this IoU
 
 
@@ -178,7 +178,7 @@ class VideoFollower:
         self.credit.reset()
         self.people: list[Followed] = []
         self.queue: list[tuple[np.ndarray, float]] = []    # newcomer boxes waiting for a crop
-        self.weak: list[tuple[np.ndarray, int]] = []        # boxes whose pose was too weak to follow, skips left
+        self.weak = WeakBoxes()                             # boxes whose pose was too weak to follow
         self._started = False
 
     def _small(self, height: float) -> bool:
@@ -271,24 +271,8 @@ class VideoFollower:
                     self.people[i] = self.people[i].located(boxes[k], when)
         now = np.array([p.box_at(stamp) for p in self.people], np.float32).reshape(-1, 4)
         new = newcomers(boxes, held, match_iou=MATCH_IOU) & newcomers(boxes, now, match_iou=MATCH_IOU) & ~located
-        new &= self._not_weak_again(boxes)
+        new &= self.weak.allowed(boxes)
         self.queue = [(np.asarray(b, np.float32), float(s)) for b, s in zip(boxes[new], scores[new])]
-
-    def _not_weak_again(self, boxes: np.ndarray) -> np.ndarray:
-        """Mask of the boxes not where a pose was too weak to follow the last time: such a box
-        (clutter, someone mostly hidden) is posed again only every ``WEAK_SKIPS + 1``-th
-        detection, not at every one; a crowd's clutter made a dozen wasted crops per detection."""
-        if not self.weak or not len(boxes):
-            return np.ones(len(boxes), bool)
-        old = np.stack([b for b, _ in self.weak])
-        iou = iou_matrix(np.asarray(boxes, np.float32).reshape(-1, 4), old)
-        hit = iou.max(axis=1) >= NEWCOMER_IOU
-        which = iou.argmax(axis=1)
-        skips = np.array([n for _, n in self.weak])
-        keep = ~hit | (skips[which] <= 0)
-        # what was skipped waits one detection less; what was not, and was weak, is forgotten here
-        self.weak = [(b, n - 1) for j, (b, n) in enumerate(self.weak) if n > 0 and (which[hit] == j).any()]
-        return keep
 
     def _posed(self, rgb: np.ndarray, stamp: float, plan: Plan) -> tuple[list[Found], bool]:
         """The planned crops; True as well when a followed person's pose turned weak (left, or
@@ -314,8 +298,9 @@ class VideoFollower:
             f = Found(person_score(s, kp), kp, box, s, newcomer=True)
             if float(np.mean(kp[:, 2])) >= self.min_track_score:   # weak: reported, not followed
                 f.follow = self._new(kp, box, s, stamp)
+                self.weak.clear_at(det_box)
             else:
-                self.weak.append((det_box, WEAK_SKIPS))
+                self.weak.weak(det_box)
             out.append(f)
         return out, lost
 

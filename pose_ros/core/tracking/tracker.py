@@ -9,8 +9,9 @@ ByteTrack-style two-stage association on a constant-velocity Kalman box model:
 2. low-score detections vs the same tracks still unmatched (a person half
    hidden keeps their track, but a weak detection never starts one);
 3. confident detections still unmatched vs lost tracks up to ``reid_window`` s
-   old, by position, size, body shape (limb lengths / torso; weighed less for
-   small people, whose limb ratios are mostly keypoint noise) and clothing colour
+   old, and vs live tracks that just missed (at ``JUST_MISSED_SIM``; they keep
+   their motion model), by position, size, body shape (limb lengths / torso;
+   weighed less for small people, whose limb ratios are mostly keypoint noise) and clothing colour
    (``Person.appearance``, when the pipeline gave one; ``appearance_weight``), so a
    person who walks behind a pillar for a second comes back with the same id, and
    the one who walked past them does not take it.
@@ -35,9 +36,10 @@ import numpy as np
 from pose_ros.core.tracking import appearance as colour
 from pose_ros.core.tracking import kalman
 from pose_ros.core.tracking.assignment import assign
+from pose_ros.core.tracking.detections import accept
 from pose_ros.core.tracking.ids import mint_id
 from pose_ros.core.tracking.similarity import body_shape, iou_matrix, oks, shape_similarity
-from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coords_ok, keypoint_box
+from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState
 
 # Body shape (limb lengths / torso) only tells people apart once limbs are long next to
 # keypoint noise: on a 250 px person a forearm is ~40 px and 3 px of noise is 7 %,
@@ -46,6 +48,10 @@ from pose_ros.core.skeleton import NUM_COCO17, Person, TrackState, box_ok, coord
 # by the smaller person's height, fully from this height up (PETS09's 80 px walkers
 # kept their ids better so; docs/benchmarks.md).
 SHAPE_FULL_HEIGHT = 250.0
+# A live track that missed its motion match (a newcomer crop's pose unlike its last: low OKS)
+# may take a person in re-identification from this similarity: a third of PETS09's new ids in
+# lock-step were such people, a frame after their last hit; lower, a track took a neighbour.
+JUST_MISSED_SIM = 0.5
 _SHAPE_WEIGHT = 0.75         # at full height: position x size x (0.25 + 0.75 shape)
 
 
@@ -157,7 +163,7 @@ class Tracker:
         dt = 0.0 if self._last_stamp is None else stamp - self._last_stamp
         self._last_stamp = stamp
 
-        dets, boxes, kps, scores = self._accept(people)
+        dets, boxes, kps, scores = accept(people, self.low_score)
         self._apps = np.array([p.appearance if p.appearance is not None else np.full(2 * colour.SIZE, np.nan)
                                for p in dets], np.float32).reshape(len(dets), 2 * colour.SIZE)
         self._prune(stamp, dt)
@@ -201,11 +207,14 @@ class Tracker:
         for i, j in assign(self._motion_sim(t2, low, boxes, kps, elapsed), self.low_match_threshold):
             motion[int(t2[i])] = int(low[j])
         used = set(motion.values())
-        t3 = np.array([i for i in np.flatnonzero(lost & (elapsed <= self.reid_window))
+        t3 = np.array([i for i in np.flatnonzero(~lost | (elapsed <= self.reid_window))
                        if i not in motion], dtype=int)
         d3 = np.array([j for j in high if j not in used], dtype=int)
-        for i, j in assign(self._reid_sim(t3, d3, boxes, kps, elapsed), self.reid_threshold):
-            reid[int(t3[i])] = int(d3[j])
+        sim = self._reid_sim(t3, d3, boxes, kps, elapsed)
+        live = ~lost[t3]
+        sim[live] = np.where(sim[live] >= JUST_MISSED_SIM, sim[live], -np.inf)
+        for i, j in assign(sim, self.reid_threshold):
+            (reid if lost[t3[i]] else motion)[int(t3[i])] = int(d3[j])
         return motion, reid
 
     def _followed(self, follow: np.ndarray, boxes: np.ndarray, elapsed: np.ndarray) -> dict[int, int]:
@@ -272,40 +281,6 @@ class Tracker:
             self._tag(dets[j], t)
 
     # --------------------------------------------------------------- helpers
-    def _accept(self, people: list[Person]
-                ) -> tuple[list[Person], np.ndarray, np.ndarray, np.ndarray]:
-        """Filter out what cannot be tracked; stack boxes (xyxy), keypoints and scores."""
-        dets, boxes, kps, scores = [], [], [], []
-        for p in people:
-            s = float(p.score) if p.score is not None and np.isfinite(p.score) else 0.0
-            s = min(max(s, 0.0), 1.0)
-            if s < self.low_score:
-                continue
-            kp = np.asarray(p.keypoints, dtype=np.float64)
-            if kp.shape != (NUM_COCO17, 3):
-                kp = np.full((NUM_COCO17, 3), np.nan)
-                kp[:, 2] = 0.0
-            else:
-                unseen = ~(coords_ok(kp[:, :2]) & np.isfinite(kp[:, 2]))
-                if unseen.any() or not ((kp[:, 2] >= 0.0) & (kp[:, 2] <= 1.0)).all():
-                    # NaN/inf/huge joints would poison OKS, the shape and the float32 output
-                    kp = kp.copy()
-                    kp[unseen, :2], kp[unseen, 2] = np.nan, 0.0
-                    np.clip(kp[:, 2], 0.0, 1.0, out=kp[:, 2])
-            box = p.ensure_box()
-            if not box_ok(box):
-                box = p.box = keypoint_box(kp)
-                if box is None:
-                    continue
-            p.track_id, p.track_state = "", TrackState.UNTRACKED
-            dets.append(p)
-            boxes.append(np.asarray(box, dtype=np.float64))
-            kps.append(kp)
-            scores.append(s)
-        if not dets:
-            return [], np.zeros((0, 4)), np.zeros((0, NUM_COCO17, 3)), np.zeros(0)
-        return dets, np.stack(boxes), np.stack(kps), np.array(scores)
-
     def _keep(self, mask: list[bool]) -> None:
         if all(mask):
             return

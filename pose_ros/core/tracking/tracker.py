@@ -76,7 +76,7 @@ class Tracker:
     def __init__(self, *, min_hits: int = 3, max_age: float = 1.0, reid_window: float = 3.0,
                  high_score: float = 0.15, low_score: float = 0.05,
                  match_threshold: float = 0.2, low_match_threshold: float = 0.35,
-                 reid_threshold: float = 0.35, max_speed: float = 2000.0,
+                 reid_threshold: float = 0.3, max_speed: float = 2000.0,
                  oks_weight: float = 0.6, iou_weight: float = 0.4,
                  kp_min_score: float = 0.2, reset_gap: float = 5.0, appearance_weight: float = 0.6) -> None:
         self._params: dict[str, float] = {}

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from pose_ros.core.budget import BudgetController
+from pose_ros.core.budget import FLOOR, BudgetController
 from pose_ros.core.detection.background import DetectionClock
 from pose_ros.core.detection.crop_plan import Credit, plan_crops
 from pose_ros.core.detection.followed import VELOCITY_TIME, Followed, locate
@@ -189,6 +189,19 @@ def test_controller_lowers_to_what_fits_and_climbs_back():
         c.arrived(t)
         c.frame_done(0.005 + 0.01 * c.budget, 0.01 * c.budget, c.budget, False)
     assert c.budget > low + 1
+
+
+def test_controller_goes_no_lower_than_the_floor():
+    """A crowd on a slow, shared CPU: 40 ms a unit and 20 ms fixed never fit a 30 Hz frame; the
+    budget goes down to FLOOR and stays (the rest of the crowd is predicted), never to nothing."""
+    c = BudgetController(ceiling=math.inf)
+    t = 0.0
+    for _ in range(100):
+        t += 1 / 30
+        c.arrived(t)
+        units = min(6.0, c.budget)
+        c.frame_done(0.02 + 0.04 * units, 0.04 * units, units, True)
+    assert c.budget == FLOOR
 
 
 def test_one_late_frame_keeps_the_ceiling():

@@ -39,9 +39,6 @@ class WeakBoxes:
     def __len__(self) -> int:
         return len(self._boxes)
 
-    def clear(self) -> None:
-        self._boxes = []
-
     def _match(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each of ``boxes``: whether it is a remembered box, and which (best IoU)."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)

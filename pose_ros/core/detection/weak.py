@@ -51,10 +51,10 @@ class WeakBoxes:
         """Mask of a detection's ``boxes`` worth a pose crop; counts the detection down for the
         remembered boxes it proposes again, and forgets those it stopped proposing."""
         hit, which = self._match(boxes)
-        allow = np.ones(len(hit), bool)
+        if not self._boxes:
+            return np.ones(len(hit), bool)
+        allow = ~hit | (np.array([b.skips for b in self._boxes])[which] <= 0)
         seen = set(which[hit].tolist())
-        for k in np.flatnonzero(hit):
-            allow[k] = self._boxes[which[k]].skips <= 0
         for j, b in enumerate(self._boxes):
             if j in seen:
                 b.skips, b.misses = b.skips - 1, 0
